@@ -1,0 +1,53 @@
+/** The one table of Writ's stable error codes, shared by server, SDK and CLI. */
+
+export interface ErrorCodeSpec {
+  /** HTTP status the server answers with. */
+  status: number
+  /** Short human title, stable per code (RFC 9457 `title`). */
+  title: string
+  /** The OAuth 2.0 `error` value used on `/oauth/*` (RFC 6749 §5.2, RFC 6750 §3.1). */
+  oauth: string
+}
+
+// Codes are SCREAMING_SNAKE noun + state. They are a public contract: add, never rename.
+export const ERROR_CODES = {
+  REQUEST_INVALID: { status: 400, title: 'The request is malformed', oauth: 'invalid_request' },
+  REQUEST_TOO_LARGE: { status: 413, title: 'The request body is too large', oauth: 'invalid_request' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large', oauth: 'invalid_request' },
+  CONTENT_TYPE_UNSUPPORTED: { status: 415, title: 'The content type is not supported', oauth: 'invalid_request' },
+  GRANT_TYPE_UNSUPPORTED: { status: 400, title: 'The grant type is not supported', oauth: 'unsupported_grant_type' },
+  AUTHORIZATION_DETAILS_INVALID: { status: 400, title: 'The authorization details are invalid', oauth: 'invalid_authorization_details' },
+  TARGET_INVALID: { status: 400, title: 'The requested audience is not allowed', oauth: 'invalid_target' },
+  CLIENT_AUTHENTICATION_FAILED: { status: 401, title: 'Client authentication failed', oauth: 'invalid_client' },
+  CLIENT_ASSERTION_REPLAYED: { status: 401, title: 'The client assertion was already used', oauth: 'invalid_client' },
+  AGENT_NOT_FOUND: { status: 404, title: 'The agent does not exist', oauth: 'invalid_client' },
+  AGENT_NOT_ACTIVE: { status: 403, title: 'The agent is not active', oauth: 'unauthorized_client' },
+  AGENT_NAME_TAKEN: { status: 409, title: 'The agent name is already in use', oauth: 'invalid_request' },
+  AGENT_RETIRED: { status: 409, title: 'The agent is retired', oauth: 'invalid_request' },
+  AGENT_STATUS_CONFLICT: { status: 409, title: 'The agent is not in a state that allows this change', oauth: 'invalid_request' },
+  AGENT_DOCUMENT_INVALID: { status: 400, title: 'The identity document is invalid', oauth: 'invalid_request' },
+  POLICY_DENIED: { status: 403, title: 'Policy denied the request', oauth: 'access_denied' },
+  ADMIN_UNAUTHENTICATED: { status: 401, title: 'An admin credential is required', oauth: 'invalid_token' },
+  ADMIN_FORBIDDEN: { status: 403, title: 'The admin credential lacks the required role', oauth: 'insufficient_scope' },
+  TOKEN_INVALID: { status: 401, title: 'The token is invalid', oauth: 'invalid_token' },
+  TOKEN_EXPIRED: { status: 401, title: 'The token has expired', oauth: 'invalid_token' },
+  TOKEN_REVOKED: { status: 401, title: 'The token has been revoked', oauth: 'invalid_token' },
+  TOKEN_TOO_LARGE: { status: 401, title: 'The token is too large', oauth: 'invalid_token' },
+  KEY_NOT_FOUND: { status: 401, title: 'No key matches the token', oauth: 'invalid_token' },
+  JWKS_UNAVAILABLE: { status: 503, title: 'The key set could not be fetched', oauth: 'temporarily_unavailable' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests', oauth: 'slow_down' },
+  NOT_FOUND: { status: 404, title: 'No such resource', oauth: 'invalid_request' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', oauth: 'invalid_request' },
+  AUDIT_UNAVAILABLE: { status: 503, title: 'The audit log cannot be written; nothing was issued', oauth: 'temporarily_unavailable' },
+  AUDIT_CHAIN_BROKEN: { status: 500, title: 'The audit chain does not verify', oauth: 'server_error' },
+  CONFIG_INVALID: { status: 500, title: 'The configuration is invalid', oauth: 'server_error' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is unavailable', oauth: 'temporarily_unavailable' },
+  SERVER_UNAVAILABLE: { status: 503, title: 'The server is shutting down or overloaded', oauth: 'temporarily_unavailable' },
+  INTERNAL: { status: 500, title: 'Internal error', oauth: 'server_error' },
+} as const satisfies Record<string, ErrorCodeSpec>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value)
+}

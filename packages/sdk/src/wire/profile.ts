@@ -1,0 +1,89 @@
+/** Writ's wire profile: token types, claim names and lifetimes that users and verifiers build on (docs/tokens.md). */
+
+export const TOKEN_TYPES = {
+  /** RFC 9068 JWT access token: the per-action capability token. */
+  capability: 'at+jwt',
+  /** RFC 7523 client assertion, as sent by agents (openid-client sends no typ; `JWT` is tolerated). */
+  clientAssertion: 'JWT',
+  dpopProof: 'dpop+jwt',
+  sudo: 'writ-sudo+jwt',
+} as const
+
+/** Authorization details type of a Writ action (RFC 9396). */
+export const WRIT_ACTION_TYPE = 'writ_action'
+
+export const GRANT_TYPES = {
+  clientCredentials: 'client_credentials',
+  ciba: 'urn:openid:params:grant-type:ciba',
+} as const
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+/** Lifetimes in seconds; the profile caps them, configuration can only shorten. */
+export const LIFETIMES = {
+  capabilityDefault: 300,
+  capabilityMax: 900,
+  clientAssertionMax: 300,
+  maxLeeway: 60,
+} as const
+
+/** Size caps applied before any parsing or crypto (THREATS.md DOS-03, JWT-25). */
+export const SIZE_LIMITS = {
+  tokenBytes: 8 * 1024,
+  headerBytes: 16 * 1024,
+  tokenEndpointBodyBytes: 64 * 1024,
+  jsonDepth: 32,
+  actDepth: 8,
+} as const
+
+/** Signature algorithms Writ signs with. `Ed25519` is the fully specified name of RFC 9864. */
+export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
+export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256'] as const
+
+export interface WritAction {
+  type: typeof WRIT_ACTION_TYPE
+  action: string
+  resource: string
+  parameters?: Record<string, unknown>
+}
+
+export interface TaskClaim {
+  id: string
+  step?: string
+  purpose?: string
+}
+
+/** RFC 8693 actor claim: outermost is the current actor. */
+export interface ActorClaim {
+  sub: string
+  act?: ActorClaim
+}
+
+export interface CapabilityClaims {
+  iss: string
+  sub: string
+  client_id: string
+  aud: string | string[]
+  iat: number
+  exp: number
+  nbf?: number
+  jti: string
+  authorization_details: [WritAction]
+  task: TaskClaim
+  act?: ActorClaim
+  parent?: string
+  cnf?: { jkt: string }
+}
+
+/** RFC 8414 metadata fields Writ publishes. */
+export interface AuthorizationServerMetadata {
+  issuer: string
+  token_endpoint: string
+  jwks_uri: string
+  grant_types_supported: string[]
+  token_endpoint_auth_methods_supported: string[]
+  token_endpoint_auth_signing_alg_values_supported: string[]
+  authorization_details_types_supported: string[]
+  [key: string]: unknown
+}
