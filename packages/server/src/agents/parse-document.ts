@@ -1,0 +1,28 @@
+/** Turns an untrusted identity document (already decoded from YAML or JSON) into a valid AgentDocument. */
+import { calculateJwkThumbprint } from 'jose'
+import { WritError, importVerificationKey } from '@writ/sdk'
+import { agentDocumentSchema, type AgentDocument } from './agent-document.js'
+
+export async function parseAgentDocument(input: unknown): Promise<AgentDocument> {
+  const parsed = agentDocumentSchema.safeParse(input)
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`)
+    throw new WritError('AGENT_DOCUMENT_INVALID', `the identity document is invalid: ${reasons.join('; ')}`, { reasons })
+  }
+  const document = parsed.data
+  const kids = new Set<string>()
+  for (const [index, jwk] of document.jwks.keys.entries()) {
+    // untrusted: a key that carries private members or an unsupported curve is refused, never silently stripped.
+    try {
+      importVerificationKey(jwk)
+    } catch {
+      throw new WritError('AGENT_DOCUMENT_INVALID', `jwks.keys.${index}: not an Ed25519 or P-256 public key`, { reasons: [`jwks.keys.${index}: invalid key`] })
+    }
+    jwk.kid ??= await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, ...(jwk.y ? { y: jwk.y } : {}) })
+    if (kids.has(jwk.kid)) {
+      throw new WritError('AGENT_DOCUMENT_INVALID', `jwks.keys.${index}: duplicate kid \`${jwk.kid}\``, { reasons: [`jwks.keys.${index}.kid: duplicate`] })
+    }
+    kids.add(jwk.kid)
+  }
+  return document
+}

@@ -1,0 +1,98 @@
+/** The one composition root: every dependency is built here and passed explicitly. */
+import { join, resolve } from 'node:path'
+import type { Context, Hono } from 'hono'
+import { AgentCache } from './agents/agent-cache.js'
+import { bootstrapAdmin } from './admins/bootstrap.js'
+import type { Clock } from './clock.js'
+import type { Config } from './config/schema.js'
+import { adminRoutes } from './http/admin-routes.js'
+import type { AdminEnv } from './http/admin-auth.js'
+import { publicRoutes } from './http/public-routes.js'
+import { FileKeyManager } from './keys/file-key-manager.js'
+import type { KeyManager } from './keys/key-manager.js'
+import type { Logger } from './logger.js'
+import { BoundaryPolicyEngine } from './policy/boundary-policy-engine.js'
+import type { PolicyEngine } from './policy/policy-engine.js'
+import { openStorage } from './storage/open-storage.js'
+import type { Storage } from './storage/storage.js'
+import { IssuanceLog } from './tokens/issuance-log.js'
+
+export interface AppOptions {
+  config: Config
+  clock: Clock
+  logger: Logger
+  /** The issuer identifier, once the public address is known. */
+  issuer: string
+  /** Keep keys and the admin credential in memory only (tests, `writ demo`). */
+  ephemeral?: boolean
+  /** Overrides for tests: a prepared storage, fixed keys or another policy engine. */
+  storage?: Storage
+  keys?: KeyManager
+  policy?: PolicyEngine
+  remoteAddress?: (c: Context) => string | undefined
+}
+
+export interface App {
+  publicApp: Hono
+  adminApp: Hono<AdminEnv>
+  storage: Storage
+  keys: KeyManager
+  issuer: string
+  /** The bootstrap credential when this start created it (shown once by the caller). */
+  bootstrapCredential: string | undefined
+  /** Stop taking requests' work, commit what is queued, close storage. */
+  close(): Promise<void>
+}
+
+const PRUNE_INTERVAL_MS = 60_000
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config, clock, logger, issuer } = options
+  const dataDir = options.ephemeral ? undefined : resolve(config.dataDir)
+  const storage = options.storage ?? await openStorage({
+    driver: config.storage.driver,
+    sqlitePath: config.storage.sqlitePath ?? (dataDir ? join(dataDir, 'writ.db') : ':memory:'),
+    url: config.storage.url,
+    poolSize: config.storage.poolSize,
+  })
+  const keys = options.keys ?? await FileKeyManager.open({
+    file: dataDir && join(dataDir, 'keys', 'signing-keys.json'),
+    algorithm: config.keys.algorithm,
+    encryptionKey: config.keys.encryptionKey,
+    clock,
+  })
+  const bootstrapCredential = await bootstrapAdmin(storage, clock, dataDir)
+  const policy = options.policy ?? new BoundaryPolicyEngine()
+  const cache = new AgentCache(storage.agents, clock)
+  const log = new IssuanceLog(storage, clock, config.audit.batchMaxSize)
+  const audiences = [config.tokens.audience, ...config.tokens.audiences]
+  let ready = true
+
+  const publicApp = publicRoutes({
+    issuer, audiences, keys, logger, ready: () => ready,
+    remoteAddress: options.remoteAddress ?? (() => undefined),
+    mint: {
+      auth: {
+        agents: cache, clock, audiences: [issuer, `${issuer}/oauth/token`],
+        maxAgeSeconds: config.tokens.assertionMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
+      },
+      policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
+    },
+  })
+  const adminApp = adminRoutes({ storage, clock, keys, cache, logger })
+
+  const pruner = setInterval(() => {
+    storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+  }, PRUNE_INTERVAL_MS)
+  pruner.unref()
+
+  return {
+    publicApp, adminApp, storage, keys, issuer, bootstrapCredential,
+    async close() {
+      ready = false
+      clearInterval(pruner)
+      await log.flush()
+      await storage.close()
+    },
+  }
+}

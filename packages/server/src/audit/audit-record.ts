@@ -1,0 +1,52 @@
+/** The audit record of the wire profile (docs/tokens.md) and its hash: SHA-256 over the RFC 8785 canonical form. */
+import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+export type ActorKind = 'agent' | 'human' | 'admin' | 'host' | 'system'
+
+export interface AuditEvent {
+  /** `noun.verb`, e.g. `token.issue`, `agent.register`. */
+  type: string
+  actor: { kind: ActorKind; id: string }
+  on_behalf_of?: string
+  task?: { id: string; step?: string }
+  layer?: 'trigger' | 'plan' | 'action'
+  action?: string
+  resource?: string
+  decision?: { effect: 'allow' | 'deny' | 'hold'; reasons: string[] }
+  /** The token id and expiry: never the token itself. */
+  token?: { jti: string; exp: number }
+  /** Event-specific data; no secrets. */
+  data?: Record<string, unknown>
+}
+
+export interface AuditRecord extends AuditEvent {
+  seq: number
+  /** UTC, ISO 8601 with milliseconds. */
+  time: string
+  prev_hash: string
+  hash: string
+}
+
+export function canonicalJson(value: unknown): string {
+  const text = canonicalize(value)
+  if (text === undefined) throw new TypeError('value has no canonical JSON form')
+  return text
+}
+
+/** The hash covers every member but `hash` itself, so seq, time and prev_hash are all bound. */
+export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(canonicalJson(record)).digest('hex')
+}
+
+export function sealRecord(event: AuditEvent, seq: number, timeMs: number, prevHash: string): AuditRecord {
+  const unsealed: Omit<AuditRecord, 'hash'> = { seq, time: new Date(timeMs).toISOString(), ...withoutUndefined(event), prev_hash: prevHash }
+  return { ...unsealed, hash: hashRecord(unsealed) }
+}
+
+function withoutUndefined(event: AuditEvent): AuditEvent {
+  // Canonical JSON drops undefined members anyway; dropping them here keeps the stored record equal to the hashed one.
+  return JSON.parse(JSON.stringify(event)) as AuditEvent
+}

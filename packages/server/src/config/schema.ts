@@ -1,0 +1,57 @@
+/** The one configuration schema: types, defaults, validation and documentation of every setting. */
+import { z } from 'zod'
+import { LIFETIMES } from '@writ/sdk'
+
+const port = z.number().int().min(0).max(65_535)
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./.writ')
+    .describe('Directory holding the SQLite file, signing keys, the bootstrap admin credential and server.json.'),
+  issuer: z.url().optional()
+    .describe('Issuer identifier placed in tokens and metadata; defaults to the public URL.'),
+  server: z.strictObject({
+    host: z.string().default('127.0.0.1').describe('Address of the public API (token endpoint, metadata, JWKS).'),
+    port: port.default(8080).describe('Port of the public API.'),
+    adminHost: z.string().default('127.0.0.1').describe('Address of the admin API; loopback by default.'),
+    adminPort: port.default(8081).describe('Port of the admin API.'),
+    publicUrl: z.url().optional().describe('External URL of the public API, when behind a proxy.'),
+    requestTimeoutMs: z.number().int().positive().default(10_000).describe('Whole-request timeout (slowloris).'),
+    headersTimeoutMs: z.number().int().positive().default(5_000).describe('Time allowed to send the headers.'),
+    shutdownGraceMs: z.number().int().positive().default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
+  }).prefault({}),
+  storage: z.strictObject({
+    driver: z.enum(['sqlite', 'postgres']).default('sqlite').describe('Embedded SQLite file, or PostgreSQL for several replicas.'),
+    url: z.string().optional().describe('PostgreSQL connection URL (driver postgres). Treated as a secret.'),
+    sqlitePath: z.string().optional().describe('SQLite file; defaults to <dataDir>/writ.db. `:memory:` for tests.'),
+    poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL pool size.'),
+  }).prefault({}),
+  keys: z.strictObject({
+    algorithm: z.enum(['EdDSA', 'ES256']).default('EdDSA').describe('Algorithm of newly generated signing keys.'),
+    encryptionKey: z.string().optional()
+      .describe('Key-encryption key (base64 of 32 bytes); when set, signing keys are stored AES-256-GCM encrypted. Secret.'),
+  }).prefault({}),
+  tokens: z.strictObject({
+    ttlSeconds: z.number().int().min(10).max(LIFETIMES.capabilityMax).default(LIFETIMES.capabilityDefault)
+      .describe('Lifetime of capability tokens; the profile caps it at 15 minutes.'),
+    audience: z.string().min(1).default('urn:writ:resource-server')
+      .describe('Default `aud` of capability tokens when the request names no resource.'),
+    audiences: z.array(z.string().min(1)).default([])
+      .describe('Further audiences a request may name with the `resource` parameter (RFC 8707).'),
+    assertionMaxAgeSeconds: z.number().int().min(10).max(LIFETIMES.clientAssertionMax).default(LIFETIMES.clientAssertionMax)
+      .describe('Longest accepted lifetime of a client assertion.'),
+    leewaySeconds: z.number().int().min(0).max(LIFETIMES.maxLeeway).default(30).describe('Clock leeway for time claims.'),
+  }).prefault({}),
+  audit: z.strictObject({
+    batchMaxSize: z.number().int().min(1).max(1_000).default(256)
+      .describe('Most token issuances committed in one durable transaction (group commit).'),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  }).prefault({}),
+})
+
+export type Config = z.infer<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** Paths of settings that are secrets: never printed, never defaulted. */
+export const SECRET_PATHS = ['storage.url', 'keys.encryptionKey'] as const

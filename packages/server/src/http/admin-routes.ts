@@ -1,0 +1,42 @@
+/** The admin API (loopback by default): registry, audit, keys and admin credentials, all behind admin auth. */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { WritError } from '@writ/sdk'
+import { agentRoutes } from '../agents/agent-routes.js'
+import type { AgentCache } from '../agents/agent-cache.js'
+import { adminRoutes as adminCredentialRoutes } from '../admins/admin-routes.js'
+import { auditRoutes } from '../audit/audit-routes.js'
+import type { Clock } from '../clock.js'
+import { problemResponse, toWritError } from '../errors/error-responses.js'
+import { keyRoutes } from '../keys/key-routes.js'
+import type { KeyManager } from '../keys/key-manager.js'
+import type { Logger } from '../logger.js'
+import type { Storage } from '../storage/storage.js'
+import { adminAuth, type AdminEnv } from './admin-auth.js'
+
+/** Identity documents and policy sets are larger than token requests; still capped before parsing. */
+export const ADMIN_BODY_LIMIT = 1024 * 1024
+
+export interface AdminRoutesDeps {
+  storage: Storage
+  clock: Clock
+  keys: KeyManager
+  cache: AgentCache
+  logger: Logger
+}
+
+export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>()
+  app.use('/v1/*', bodyLimit({
+    maxSize: ADMIN_BODY_LIMIT,
+    onError: () => { throw new WritError('REQUEST_TOO_LARGE', `the body exceeds ${ADMIN_BODY_LIMIT} bytes`) },
+  }))
+  app.use('/v1/*', adminAuth(deps.storage, deps.clock))
+  app.route('/v1', agentRoutes({ storage: deps.storage, clock: deps.clock, cache: deps.cache }))
+  app.route('/v1', auditRoutes(deps.storage))
+  app.route('/v1', keyRoutes(deps.keys, deps.storage, deps.clock))
+  app.route('/v1', adminCredentialRoutes(deps.storage, deps.clock))
+  app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))
+  app.onError((error, c) => problemResponse(c, toWritError(error, deps.logger)))
+  return app
+}

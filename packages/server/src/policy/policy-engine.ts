@@ -1,0 +1,25 @@
+/** The PolicyEngine port: a runtime decision for every capability request. Decide never throws; deny is the default. */
+import type { Agent } from '../agents/agent-document.js'
+
+export interface AuthorizationRequest {
+  agent: Agent
+  action: string
+  resource: string
+  parameters?: Record<string, unknown>
+  task: { id: string; step?: string; purpose?: string }
+  /** Epoch milliseconds of the request, from the injected clock. */
+  timeMs: number
+  sourceIp?: string
+}
+
+export interface Decision {
+  effect: 'allow' | 'deny' | 'hold'
+  /** Machine-readable reasons, safe to show the agent's developer and stored in the audit record. */
+  reasons: string[]
+  /** Ids of the policies that decided. */
+  policies: string[]
+}
+
+export interface PolicyEngine {
+  decide(request: AuthorizationRequest): Decision
+}

@@ -1,0 +1,66 @@
+/** SQL for the hash-chained audit log: append inside the caller's transaction, read in seq order. */
+import type { Kysely } from 'kysely'
+import { sealRecord, type AuditEvent, type AuditRecord } from '../audit/audit-record.js'
+import type { Database } from './tables.js'
+import type { Driver } from './storage.js'
+
+export interface StoredAuditRow {
+  seq: number
+  record: string
+  prev_hash: string
+  hash: string
+}
+
+export class AuditRepository {
+  constructor(private readonly db: Kysely<Database>, private readonly driver: Driver) {}
+
+  /**
+   * Appends events after the current head and moves the head.
+   * INVARIANT: runs inside the caller's transaction. On PostgreSQL the head row is locked FOR UPDATE, so appenders in
+   * every replica queue behind one another and prev_hash always names the row before; on SQLite the transaction is
+   * BEGIN IMMEDIATE, which takes the write lock up front. The seq primary key backs both: a fork cannot commit.
+   */
+  async append(events: readonly AuditEvent[], timeMs: number): Promise<AuditRecord[]> {
+    if (events.length === 0) return []
+    let head = this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1)
+    if (this.driver === 'postgres') head = head.forUpdate()
+    const current = await head.executeTakeFirstOrThrow()
+    let seq = Number(current.seq)
+    let prev = current.hash
+    const records = events.map((event) => {
+      const record = sealRecord(event, ++seq, timeMs, prev)
+      prev = record.hash
+      return record
+    })
+    await this.db.insertInto('audit_events').values(records.map((r) => ({
+      seq: r.seq, time: timeMs, type: r.type, record: JSON.stringify(r), prev_hash: r.prev_hash, hash: r.hash,
+    }))).execute()
+    await this.db.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute()
+    return records
+  }
+
+  async head(): Promise<{ seq: number; hash: string }> {
+    const row = await this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow()
+    return { seq: Number(row.seq), hash: row.hash }
+  }
+
+  /** Rows with seq > afterSeq, in order, at most `limit`. */
+  async page(afterSeq: number, limit: number): Promise<StoredAuditRow[]> {
+    const rows = await this.db.selectFrom('audit_events').select(['seq', 'record', 'prev_hash', 'hash'])
+      .where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute()
+    return rows.map((r) => ({ ...r, seq: Number(r.seq) }))
+  }
+
+  async tail(count: number): Promise<AuditRecord[]> {
+    const rows = await this.db.selectFrom('audit_events').select(['record']).orderBy('seq', 'desc').limit(count).execute()
+    return rows.reverse().map((r) => JSON.parse(r.record) as AuditRecord)
+  }
+
+  async records(filter: { afterSeq?: number; limit: number; type?: string; taskId?: string }): Promise<AuditRecord[]> {
+    let query = this.db.selectFrom('audit_events').select(['record']).where('seq', '>', filter.afterSeq ?? 0)
+    if (filter.type) query = query.where('type', '=', filter.type)
+    const rows = await query.orderBy('seq').limit(filter.limit).execute()
+    const records = rows.map((r) => JSON.parse(r.record) as AuditRecord)
+    return filter.taskId ? records.filter((r) => r.task?.id === filter.taskId) : records
+  }
+}

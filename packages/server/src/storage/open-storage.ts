@@ -1,0 +1,94 @@
+/** Opens the SQL storage on SQLite (embedded default) or PostgreSQL, with migrations and durable settings. */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import pg from 'pg'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely'
+import { WritError } from '@writ/sdk'
+import { MIGRATIONS } from './migrations/index.js'
+import { repositories, type Driver, type Repositories, type Storage } from './storage.js'
+import type { Database } from './tables.js'
+
+export interface StorageOptions {
+  driver: Driver
+  /** SQLite file path or `:memory:`. */
+  sqlitePath?: string
+  /** PostgreSQL connection URL. */
+  url?: string
+  poolSize?: number
+  /** Run migrations on open (the server does; `writ audit verify` offline does too, read-only work after). */
+  migrate?: boolean
+}
+
+// pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
+pg.types.setTypeParser(20, Number)
+
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  const db = options.driver === 'postgres' ? openPostgres(options) : openSqlite(options)
+  try {
+    if (options.driver === 'postgres') await sql`select 1`.execute(db)
+    if (options.migrate ?? true) await migrate(db)
+  } catch (cause) {
+    await db.destroy().catch(() => undefined)
+    throw new WritError('STORAGE_UNAVAILABLE', `cannot open ${options.driver} storage`, { cause })
+  }
+  return buildStorage(db, options.driver)
+}
+
+function openSqlite(options: StorageOptions): Kysely<Database> {
+  const path = options.sqlitePath ?? ':memory:'
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const database = new BetterSqlite3(path)
+  // WAL + synchronous=FULL: a commit is on disk before it is acknowledged (no acknowledged audit event is lost).
+  database.pragma('journal_mode = WAL')
+  database.pragma('synchronous = FULL')
+  database.pragma('busy_timeout = 5000')
+  database.pragma('foreign_keys = ON')
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+}
+
+function openPostgres(options: StorageOptions): Kysely<Database> {
+  if (!options.url) throw new WritError('CONFIG_INVALID', 'storage.url is required when storage.driver is postgres')
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 })
+  // An idle client's error (server restart) must not crash the process; the next query reports it.
+  pool.on('error', () => undefined)
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+export async function migrate(db: Kysely<Database>): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS }
+  const migrator = new Migrator({ db, provider, migrationTableName: 'writ_migrations', migrationLockTableName: 'writ_migrations_lock' })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+function buildStorage(db: Kysely<Database>, driver: Driver): Storage {
+  const base = repositories(db, driver)
+  return {
+    ...base,
+    driver,
+    db,
+    transaction: <T>(work: (tx: Repositories) => Promise<T>) =>
+      driver === 'sqlite' ? sqliteTransaction(db, work) : db.transaction().execute((trx) => work(repositories(trx, driver))),
+    async prune(nowMs: number) {
+      await base.tokens.pruneAssertions(nowMs)
+    },
+    close: () => db.destroy(),
+  }
+}
+
+/** BEGIN IMMEDIATE takes the write lock at the start, so a read-then-append can never be upgraded into SQLITE_BUSY. */
+async function sqliteTransaction<T>(db: Kysely<Database>, work: (tx: Repositories) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection)
+    try {
+      const result = await work(repositories(connection, 'sqlite'))
+      await sql`commit`.execute(connection)
+      return result
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => undefined)
+      throw error
+    }
+  })
+}

@@ -1,0 +1,84 @@
+/** The contract every Storage must pass, run against SQLite :memory: and against PostgreSQL. */
+import { describe, expect, it, beforeEach, afterEach } from 'vitest'
+import type { Storage } from './storage.js'
+import type { Agent } from '../agents/agent-document.js'
+import { verifyChain } from '../audit/verify-chain.js'
+import { GENESIS_HASH } from '../audit/audit-record.js'
+
+export function storageContract(name: string, open: () => Promise<{ storage: Storage; dispose(): Promise<void> }>): void {
+  describe(`storage contract: ${name}`, () => {
+    let storage: Storage
+    let dispose: () => Promise<void>
+    beforeEach(async () => ({ storage, dispose } = await open()))
+    afterEach(async () => dispose())
+
+    const agent = (id: string, name: string): Agent => ({
+      id, name, status: 'active', version: 1, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+      document: { name, owner: 'a@example.com', team: 't', platform: 'custom', description: '', capabilities: [], data_access: [], tools: [], human_oversight: { required_for: [], approvers: [] }, jwks: { keys: [] } },
+    })
+
+    it('stores and finds an agent by id and by name', async () => {
+      await storage.agents.insert(agent('00000000-0000-4000-8000-000000000001', 'one'))
+      expect((await storage.agents.find('00000000-0000-4000-8000-000000000001'))?.name).toBe('one')
+      expect((await storage.agents.findByName('one'))?.id).toBe('00000000-0000-4000-8000-000000000001')
+      expect(await storage.agents.find('missing')).toBeUndefined()
+    })
+
+    it('refuses a second agent with the same name', async () => {
+      await storage.agents.insert(agent('00000000-0000-4000-8000-000000000001', 'one'))
+      await expect(storage.agents.insert(agent('00000000-0000-4000-8000-000000000002', 'one'))).rejects.toThrow()
+    })
+
+    it('updates an agent only from the expected version', async () => {
+      const a = agent('00000000-0000-4000-8000-000000000001', 'one')
+      await storage.agents.insert(a)
+      expect(await storage.agents.update({ ...a, version: 2, status: 'suspended' }, 1)).toBe(true)
+      expect(await storage.agents.update({ ...a, version: 3 }, 1)).toBe(false)
+      expect(await storage.agents.statuses([a.id])).toEqual(new Map([[a.id, { status: 'suspended', version: 2 }]]))
+    })
+
+    it('starts the audit chain at the genesis hash and links every append', async () => {
+      expect(await storage.audit.head()).toEqual({ seq: 0, hash: GENESIS_HASH })
+      const first = await storage.transaction((tx) => tx.audit.append([{ type: 'test.one', actor: { kind: 'system', id: 's' } }], 1_000))
+      const second = await storage.transaction((tx) => tx.audit.append([
+        { type: 'test.two', actor: { kind: 'system', id: 's' } }, { type: 'test.three', actor: { kind: 'system', id: 's' } },
+      ], 2_000))
+      expect(first[0]?.prev_hash).toBe(GENESIS_HASH)
+      expect(second[0]?.prev_hash).toBe(first[0]?.hash)
+      expect(second[1]?.seq).toBe(3)
+      expect(await storage.audit.head()).toEqual({ seq: 3, hash: second[1]?.hash })
+      expect(await verifyChain(storage.audit)).toMatchObject({ ok: true, count: 3 })
+    })
+
+    it('rolls back the audit append with the transaction that failed', async () => {
+      await expect(storage.transaction(async (tx) => {
+        await tx.audit.append([{ type: 'test.one', actor: { kind: 'system', id: 's' } }], 1_000)
+        throw new Error('boom')
+      })).rejects.toThrow('boom')
+      expect((await storage.audit.head()).seq).toBe(0)
+      expect(await storage.audit.tail(10)).toEqual([])
+    })
+
+    it('serialises concurrent appenders into one chain without gaps or forks', async () => {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => storage.transaction((tx) =>
+        tx.audit.append([{ type: 'test.concurrent', actor: { kind: 'system', id: String(i) } }], 1_000 + i))))
+      expect(await verifyChain(storage.audit)).toMatchObject({ ok: true, count: 20 })
+    })
+
+    it('lets exactly one use of an assertion jti win, and prunes expired ones', async () => {
+      const won = await Promise.all(Array.from({ length: 10 }, () => storage.transaction((tx) =>
+        tx.tokens.useAssertions([{ client_id: 'c', jti: 'j', expires_at: 5_000 }]))))
+      expect(won.filter((set) => set.has('c j'))).toHaveLength(1)
+      const both = await storage.tokens.useAssertions([{ client_id: 'c', jti: 'k', expires_at: 9_000 }, { client_id: 'c', jti: 'k', expires_at: 9_000 }])
+      expect([...both]).toEqual(['c k'])
+      await storage.prune(6_000)
+      expect((await storage.tokens.useAssertions([{ client_id: 'c', jti: 'j', expires_at: 5_000 }])).size).toBe(1)
+    })
+
+    it('records issued tokens by jti', async () => {
+      await storage.tokens.recordIssued([{ jti: 'x', agent_id: 'a', task_id: 't', action: 'a.b', resource: 'r', audience: 'aud', issued_at: 1, expires_at: 2, parent_jti: null }])
+      expect(await storage.tokens.findIssued('x')).toMatchObject({ jti: 'x', expires_at: 2 })
+      expect(await storage.tokens.countIssued()).toBe(1)
+    })
+  })
+}

@@ -1,0 +1,36 @@
+/** The Storage port: repositories over one SQL implementation, and transactions that carry the audit append. */
+import type { Kysely } from 'kysely'
+import type { Database } from './tables.js'
+import { AgentRepository } from './agent-repository.js'
+import { AdminRepository } from './admin-repository.js'
+import { TokenRepository } from './token-repository.js'
+import { AuditRepository } from './audit-repository.js'
+
+export type Driver = 'sqlite' | 'postgres'
+
+/** Repositories bound to one executor: the pool outside a transaction, or the transaction inside one. */
+export interface Repositories {
+  agents: AgentRepository
+  admins: AdminRepository
+  tokens: TokenRepository
+  audit: AuditRepository
+}
+
+export interface Storage extends Repositories {
+  readonly driver: Driver
+  readonly db: Kysely<Database>
+  /** Runs `work` in one transaction; the audit append inside it commits or rolls back with the state it records. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>
+  /** Deletes rows that no longer protect anything (expired assertion jtis). */
+  prune(nowMs: number): Promise<void>
+  close(): Promise<void>
+}
+
+export function repositories(db: Kysely<Database>, driver: Driver): Repositories {
+  return {
+    agents: new AgentRepository(db),
+    admins: new AdminRepository(db),
+    tokens: new TokenRepository(db),
+    audit: new AuditRepository(db, driver),
+  }
+}

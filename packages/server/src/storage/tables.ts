@@ -1,0 +1,73 @@
+/** Row types of Writ's tables, portable across SQLite and PostgreSQL (epoch-ms integers, JSON stored as text). */
+
+export interface AgentsTable {
+  id: string
+  name: string
+  status: string
+  version: number
+  document: string
+  created_at: number
+  updated_at: number
+}
+
+export interface AgentVersionsTable {
+  agent_id: string
+  version: number
+  status: string
+  document: string
+  changed_by: string
+  changed_at: number
+  change: string
+}
+
+export interface AdminsTable {
+  id: string
+  name: string
+  roles: string
+  token_hash: string
+  created_at: number
+  disabled_at: number | null
+}
+
+export interface IssuedTokensTable {
+  jti: string
+  agent_id: string
+  task_id: string
+  action: string
+  resource: string
+  audience: string
+  issued_at: number
+  expires_at: number
+  parent_jti: string | null
+}
+
+export interface UsedAssertionsTable {
+  client_id: string
+  jti: string
+  expires_at: number
+}
+
+export interface AuditEventsTable {
+  seq: number
+  time: number
+  type: string
+  record: string
+  prev_hash: string
+  hash: string
+}
+
+export interface AuditHeadTable {
+  id: number
+  seq: number
+  hash: string
+}
+
+export interface Database {
+  agents: AgentsTable
+  agent_versions: AgentVersionsTable
+  admins: AdminsTable
+  issued_tokens: IssuedTokensTable
+  used_assertions: UsedAssertionsTable
+  audit_events: AuditEventsTable
+  audit_head: AuditHeadTable
+}

@@ -1,0 +1,68 @@
+/** The capability request as parsed from the wire, and the claims of the token that answers it. */
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { WRIT_ACTION_TYPE, WritError, type CapabilityClaims, type WritAction } from '@writ/sdk'
+import type { Agent } from '../agents/agent-document.js'
+
+const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only')
+
+export const writActionSchema = z.strictObject({
+  type: z.literal(WRIT_ACTION_TYPE),
+  action: printable(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only'),
+  resource: printable(256),
+  parameters: z.record(z.string().max(128), z.unknown()).optional(),
+})
+
+/** RFC 9396: exactly one `writ_action` object; one token = one action on one resource. */
+export const authorizationDetailsSchema = z.tuple([writActionSchema])
+
+export const taskSchema = z.strictObject({
+  id: printable(128),
+  step: printable(128).optional(),
+  purpose: z.string().min(1).max(512).optional(),
+})
+
+export interface CapabilityRequest {
+  action: WritAction
+  task: z.infer<typeof taskSchema>
+  /** The resource server the token is for (`aud`). */
+  audience: string
+}
+
+export function parseAuthorizationDetails(raw: string | undefined): WritAction {
+  if (raw === undefined) throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details is required')
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details is not valid JSON')
+  }
+  const parsed = authorizationDetailsSchema.safeParse(value)
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => `${['authorization_details', ...i.path].join('.')}: ${i.message}`)
+    throw new WritError('AUTHORIZATION_DETAILS_INVALID', `authorization_details is invalid: ${reasons.join('; ')}`, { reasons })
+  }
+  const [action] = parsed.data
+  // Parameters are copied into the token; a cap keeps the token under the verifiers' size limit.
+  if (action.parameters && JSON.stringify(action.parameters).length > 2_048) {
+    throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details parameters exceed 2048 bytes')
+  }
+  return action as WritAction
+}
+
+export function capabilityClaims(agent: Agent, request: CapabilityRequest, issuer: string, nowSeconds: number, ttlSeconds: number): CapabilityClaims {
+  const task: CapabilityClaims['task'] = { id: request.task.id }
+  if (request.task.step !== undefined) task.step = request.task.step
+  if (request.task.purpose !== undefined) task.purpose = request.task.purpose
+  return {
+    iss: issuer,
+    sub: agent.id,
+    client_id: agent.id,
+    aud: request.audience,
+    iat: nowSeconds,
+    exp: nowSeconds + ttlSeconds,
+    jti: randomUUID(),
+    authorization_details: [request.action],
+    task,
+  }
+}

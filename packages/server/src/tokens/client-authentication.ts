@@ -1,0 +1,102 @@
+/** RFC 7523 private_key_jwt: authenticates an agent by an assertion signed with its own key. No shared secrets. */
+import type { KeyObject } from 'node:crypto'
+import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, SIZE_LIMITS, WritError, parseCompactJws, verifyJwsSignature } from '@writ/sdk'
+import type { AgentCache, CachedAgent } from '../agents/agent-cache.js'
+import type { Clock } from '../clock.js'
+
+export interface ClientAuthenticationInput {
+  clientId?: string
+  assertionType?: string
+  assertion?: string
+}
+
+export interface AuthenticatedClient {
+  cached: CachedAgent
+  /** The assertion's jti and expiry, recorded once in the replay store with the request's outcome. */
+  assertion: { jti: string; expiresAtMs: number }
+}
+
+export interface ClientAuthenticationDeps {
+  agents: AgentCache
+  clock: Clock
+  /** Accepted `aud` values: the issuer identifier and the token endpoint URL; nothing else. */
+  audiences: readonly string[]
+  maxAgeSeconds: number
+  leewaySeconds: number
+}
+
+/** Thrown failures carry a machine-readable reason and, when known, the claimed agent id (for the audit record). */
+export class ClientAuthenticationError extends WritError {
+  constructor(reason: string, readonly claimedAgentId: string | undefined) {
+    super('CLIENT_AUTHENTICATION_FAILED', 'client authentication failed', { reasons: [reason] })
+  }
+}
+
+const SUPPORTED_TYP = new Set(['jwt', 'application/jwt'])
+
+export async function authenticateClient(input: ClientAuthenticationInput, deps: ClientAuthenticationDeps): Promise<AuthenticatedClient> {
+  if (input.assertionType !== CLIENT_ASSERTION_TYPE || !input.assertion) {
+    throw new ClientAuthenticationError('client_assertion_missing', input.clientId)
+  }
+  let parsed: ReturnType<typeof parseCompactJws>
+  try {
+    parsed = parseCompactJws(input.assertion, { maxBytes: SIZE_LIMITS.tokenBytes, allowedAlgorithms: ASSERTION_ALGORITHMS })
+  } catch (error) {
+    throw new ClientAuthenticationError(`assertion_malformed:${(error as WritError).reasons?.[0] ?? 'invalid'}`, input.clientId)
+  }
+  const { header, claims } = parsed
+  // Cross-JWT confusion: an access token, DPoP proof or sudo token is never a client assertion.
+  if (header.typ !== undefined && !SUPPORTED_TYP.has(String(header.typ).toLowerCase())) {
+    throw new ClientAuthenticationError('assertion_typ_invalid', input.clientId)
+  }
+  const agentId = claims.iss
+  if (typeof agentId !== 'string' || agentId.length === 0 || agentId.length > 128 || claims.sub !== agentId) {
+    throw new ClientAuthenticationError('assertion_iss_sub_invalid', input.clientId)
+  }
+  if (input.clientId !== undefined && input.clientId !== agentId) {
+    throw new ClientAuthenticationError('client_id_mismatch', input.clientId)
+  }
+  const cached = await deps.agents.get(agentId)
+  if (!cached) throw new ClientAuthenticationError('agent_unknown', agentId)
+
+  const key = pickKey(cached, header.kid, header.alg as string)
+  if (!key) throw new ClientAuthenticationError('assertion_key_unknown', agentId)
+  // Signature before any claim is trusted; the claims above only chose which registered key to try.
+  if (!verifyJwsSignature(header.alg as string, key, parsed.signingInput, parsed.signature)) {
+    throw new ClientAuthenticationError('assertion_signature_invalid', agentId)
+  }
+  return { cached, assertion: checkClaims(claims, agentId, deps) }
+}
+
+function pickKey(cached: CachedAgent, kid: unknown, alg: string): KeyObject | undefined {
+  let key: KeyObject | undefined
+  if (typeof kid === 'string') key = cached.keys.get(kid)
+  else if (kid === undefined && cached.keys.size === 1) key = cached.keys.values().next().value
+  if (!key) return undefined
+  // Algorithm confusion: the algorithm must fit the registered key's type.
+  const type = key.asymmetricKeyType
+  const fits = type === 'ed25519' ? alg === 'EdDSA' || alg === 'Ed25519' : type === 'ec' && alg === 'ES256'
+  return fits ? key : undefined
+}
+
+function checkClaims(claims: Record<string, unknown>, agentId: string, deps: ClientAuthenticationDeps): AuthenticatedClient['assertion'] {
+  const now = deps.clock.nowSeconds()
+  const { exp, iat, nbf, jti, aud } = claims
+  const fail = (reason: string): never => { throw new ClientAuthenticationError(reason, agentId) }
+  // untrusted: `aud` comes from the presented assertion; compare with the configured values, never with itself.
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.length > 0 ? aud : undefined
+  if (!audiences || !audiences.every((a) => typeof a === 'string' && deps.audiences.includes(a))) fail('assertion_aud_invalid')
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('assertion_jti_invalid')
+  if (!isTime(exp)) return fail('assertion_exp_invalid')
+  if (exp + deps.leewaySeconds <= now) fail('assertion_expired')
+  if (iat !== undefined && (!isTime(iat) || iat - deps.leewaySeconds > now)) fail('assertion_iat_invalid')
+  if (nbf !== undefined && (!isTime(nbf) || nbf - deps.leewaySeconds > now)) fail('assertion_not_yet_valid')
+  // Short-lived: the assertion may not live longer than the profile allows, measured from iat or from now.
+  const start = isTime(iat) ? iat : now
+  if (exp - start > deps.maxAgeSeconds) fail('assertion_lifetime_too_long')
+  return { jti: jti as string, expiresAtMs: (exp + deps.leewaySeconds) * 1000 }
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}

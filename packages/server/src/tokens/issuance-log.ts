@@ -1,0 +1,108 @@
+/**
+ * Group commit for the token endpoint: the outcomes of many requests (assertion use, token issue, denial) are made
+ * durable in one transaction with their audit records, and only then answered. One fsync serves a whole batch.
+ */
+import { WritError } from '@writ/sdk'
+import type { AuditEvent } from '../audit/audit-record.js'
+import type { Clock } from '../clock.js'
+import type { Repositories, Storage } from '../storage/storage.js'
+import type { IssuedTokenRow } from '../storage/token-repository.js'
+
+export interface IssuanceEntry {
+  /** The authenticated assertion to consume (single use), if the request got that far. */
+  assertion?: { clientId: string; jti: string; expiresAtMs: number }
+  /** The agent whose status and version the decision relied on. */
+  agent?: { id: string; version: number }
+  /** The token to record if every check passes. */
+  token?: IssuedTokenRow
+  /** Audit record of the outcome as decided before commit (issue or denial). */
+  audit: AuditEvent
+}
+
+export type IssuanceOutcome = 'committed' | 'assertion_replayed' | 'agent_not_active' | 'agent_changed'
+
+interface Pending {
+  entry: IssuanceEntry
+  resolve: (outcome: IssuanceOutcome) => void
+  reject: (error: unknown) => void
+}
+
+export class IssuanceLog {
+  private queue: Pending[] = []
+  private draining = false
+
+  constructor(private readonly storage: Storage, private readonly clock: Clock, private readonly maxBatch: number) {}
+
+  /** Resolves once the outcome and its audit record are committed; rejects (AUDIT_UNAVAILABLE) if they are not. */
+  commit(entry: IssuanceEntry): Promise<IssuanceOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject })
+      if (!this.draining) {
+        this.draining = true
+        // Yield one turn so requests that arrived together share the transaction.
+        setImmediate(() => void this.drain())
+      }
+    })
+  }
+
+  /** Waits until everything queued so far is committed (graceful shutdown). */
+  async flush(): Promise<void> {
+    while (this.draining || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch)
+        try {
+          const outcomes = await this.storage.transaction((tx) => this.write(tx, batch.map((p) => p.entry)))
+          batch.forEach((p, i) => p.resolve(outcomes[i] as IssuanceOutcome))
+        } catch (cause) {
+          // Fail closed: without a committed audit record nothing leaves the server.
+          const error = new WritError('AUDIT_UNAVAILABLE', 'the audit log cannot be written; nothing was issued', { cause })
+          for (const p of batch) p.reject(error)
+        }
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private async write(tx: Repositories, entries: IssuanceEntry[]): Promise<IssuanceOutcome[]> {
+    const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
+      ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
+    // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
+    const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => (e.token && e.agent ? [e.agent.id] : [])))])
+    const tokens: IssuedTokenRow[] = []
+    const events: AuditEvent[] = []
+    const outcomes = entries.map((entry): IssuanceOutcome => {
+      const outcome = judge(entry, fresh, statuses)
+      if (outcome === 'committed') {
+        if (entry.token) tokens.push(entry.token)
+        events.push(entry.audit)
+      } else {
+        events.push(denial(entry.audit, outcome))
+      }
+      return outcome
+    })
+    await tx.tokens.recordIssued(tokens)
+    await tx.audit.append(events, this.clock.nowMs())
+    return outcomes
+  }
+}
+
+function judge(entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>): IssuanceOutcome {
+  if (entry.assertion && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
+  if (entry.token && entry.agent) {
+    const current = statuses.get(entry.agent.id)
+    if (!current || current.status !== 'active') return 'agent_not_active'
+    if (current.version !== entry.agent.version) return 'agent_changed'
+  }
+  return 'committed'
+}
+
+/** The decision made before commit is overturned: record the denial and why, and never the token id as issued. */
+function denial(event: AuditEvent, outcome: Exclude<IssuanceOutcome, 'committed'>): AuditEvent {
+  const { token: _token, ...rest } = event
+  return { ...rest, type: 'token.deny', decision: { effect: 'deny', reasons: [outcome] } }
+}

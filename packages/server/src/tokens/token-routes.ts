@@ -1,0 +1,88 @@
+/** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata } from '@writ/sdk'
+import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
+import type { KeyManager } from '../keys/key-manager.js'
+import type { Logger } from '../logger.js'
+import { readForm } from '../http/read-form.js'
+import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from './capability.js'
+import { mintCapability, type MintDeps } from './mint.js'
+
+export interface TokenRoutesDeps {
+  mint: MintDeps
+  keys: KeyManager
+  logger: Logger
+  issuer: string
+  /** Audiences a request may name with `resource`; the first is the default. */
+  audiences: readonly string[]
+  /** The peer address of a request, for policy context. */
+  remoteAddress: (c: import('hono').Context) => string | undefined
+}
+
+export function tokenRoutes(deps: TokenRoutesDeps): Hono {
+  const app = new Hono()
+  const metadata = authorizationServerMetadata(deps.issuer)
+  const tooLarge = () => { throw new WritError('REQUEST_TOO_LARGE', `the body exceeds ${SIZE_LIMITS.tokenEndpointBodyBytes} bytes`) }
+
+  app.get('/.well-known/oauth-authorization-server', (c) => c.json(metadata, 200, { 'cache-control': 'public, max-age=300' }))
+  app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }))
+
+  app.post('/oauth/token', bodyLimit({ maxSize: SIZE_LIMITS.tokenEndpointBodyBytes, onError: tooLarge }), async (c) => {
+    try {
+      const form = await readForm(c)
+      const grantType = form.get('grant_type')
+      if (grantType !== GRANT_TYPES.clientCredentials) {
+        throw new WritError('GRANT_TYPE_UNSUPPORTED', grantType ? `grant_type \`${grantType.slice(0, 64)}\` is not supported` : 'grant_type is required')
+      }
+      const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
+      const result = await mintCapability(client, () => parseRequest(form, deps.audiences), deps.remoteAddress(c), deps.mint)
+      return c.json({
+        access_token: result.token,
+        token_type: 'Bearer',
+        expires_in: result.claims.exp - result.claims.iat,
+        authorization_details: result.claims.authorization_details,
+      }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
+    } catch (error) {
+      return oauthErrorResponse(c, toWritError(error, deps.logger))
+    }
+  })
+  return app
+}
+
+function parseRequest(form: Map<string, string>, audiences: readonly string[]): CapabilityRequest {
+  const action = parseAuthorizationDetails(form.get('authorization_details'))
+  const task = taskSchema.safeParse(withoutUndefined({ id: form.get('task_id'), step: form.get('step_id'), purpose: form.get('task_purpose') }))
+  if (!task.success) {
+    const reasons = task.error.issues.map((i) => `${fieldName(i.path[0])}: ${i.message}`)
+    throw new WritError('REQUEST_INVALID', `the task is invalid: ${reasons.join('; ')}`, { reasons })
+  }
+  const resource = form.get('resource')
+  // untrusted: the requested audience must be one this server is configured to issue for.
+  if (resource !== undefined && !audiences.includes(resource)) {
+    throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
+  }
+  return { action, task: task.data, audience: resource ?? (audiences[0] as string) }
+}
+
+function fieldName(key: PropertyKey | undefined): string {
+  return key === 'id' ? 'task_id' : key === 'step' ? 'step_id' : key === 'purpose' ? 'task_purpose' : String(key)
+}
+
+function withoutUndefined(value: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Record<string, string>
+}
+
+export function authorizationServerMetadata(issuer: string): AuthorizationServerMetadata {
+  return {
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: [GRANT_TYPES.clientCredentials],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
+    authorization_details_types_supported: [WRIT_ACTION_TYPE],
+    response_types_supported: [],
+    writ_task_parameters_supported: ['task_id', 'step_id', 'task_purpose'],
+  }
+}
