@@ -77,6 +77,8 @@ export class IssuanceLog {
     const events: AuditEvent[] = []
     const outcomes = entries.map((entry): IssuanceOutcome => {
       const outcome = judge(entry, fresh, statuses)
+      // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
+      if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
       if (outcome === 'committed') {
         if (entry.token) tokens.push(entry.token)
         events.push(entry.audit)

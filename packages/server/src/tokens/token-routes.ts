@@ -1,5 +1,5 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
@@ -17,13 +17,14 @@ export interface TokenRoutesDeps {
   /** Audiences a request may name with `resource`; the first is the default. */
   audiences: readonly string[]
   /** The peer address of a request, for policy context. */
-  remoteAddress: (c: import('hono').Context) => string | undefined
+  remoteAddress: (c: Context) => string | undefined
 }
 
 export function tokenRoutes(deps: TokenRoutesDeps): Hono {
   const app = new Hono()
   const metadata = authorizationServerMetadata(deps.issuer)
-  const tooLarge = () => { throw new WritError('REQUEST_TOO_LARGE', `the body exceeds ${SIZE_LIMITS.tokenEndpointBodyBytes} bytes`) }
+  const tooLarge = (c: Context) =>
+    oauthErrorResponse(c, new WritError('REQUEST_TOO_LARGE', `the body exceeds ${SIZE_LIMITS.tokenEndpointBodyBytes} bytes`))
 
   app.get('/.well-known/oauth-authorization-server', (c) => c.json(metadata, 200, { 'cache-control': 'public, max-age=300' }))
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }))

@@ -1,0 +1,10 @@
+/** @writ/sdk: wire types, error codes, agent client and token verifier. */
+export * from './errors/error-codes.js'
+export * from './errors/writ-error.js'
+export * from './wire/profile.js'
+export * from './verify/compact-jws.js'
+export * from './verify/signature.js'
+export * from './verify/capability-claims.js'
+export * from './verify/capability-verifier.js'
+export * from './client/client-assertion.js'
+export * from './client/agent-client.js'
