@@ -3,7 +3,7 @@ import type { JsonWebKey } from 'node:crypto'
 import { WritError } from '../errors/writ-error.js'
 import { LIFETIMES, SIGNING_ALGORITHMS, TOKEN_TYPES, type CapabilityClaims, type WritAction } from '../wire/profile.js'
 import { checkCapabilityClaims, type ClaimRules } from './capability-claims.js'
-import { parseCompactJws, type JwsHeader, type ParseCompactJwsOptions } from './compact-jws.js'
+import { createCompactJwsParser, type JwsHeader } from './compact-jws.js'
 import { createRemoteKeyResolver, createStaticKeyResolver, type KeyResolver } from './key-resolver.js'
 import { keyTypeForAlgorithm, verifyWithKeyType } from './signature.js'
 
@@ -29,7 +29,7 @@ export interface CapabilityVerifierOptions {
 export interface VerifiedCapability {
   /** Verified claims. When `claims.cnf` is present the token is DPoP-bound and the caller must check the proof. */
   claims: CapabilityClaims
-  header: JwsHeader
+  header: Readonly<JwsHeader>
   action: WritAction
   kid: string
 }
@@ -42,7 +42,7 @@ const MAX_KID_LENGTH = 256
 
 export function createCapabilityVerifier(options: CapabilityVerifierOptions): CapabilityVerifier {
   const settings = checkOptions(options)
-  const parseOptions: ParseCompactJwsOptions = { allowedAlgorithms: settings.algorithms, expectedTyp: TOKEN_TYPES.capability }
+  const parse = createCompactJwsParser({ allowedAlgorithms: settings.algorithms, expectedTyp: TOKEN_TYPES.capability })
   const resolver: KeyResolver = options.jwks instanceof URL
     ? createRemoteKeyResolver(options.jwks)
     : createStaticKeyResolver(options.jwks.keys)
@@ -51,7 +51,7 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
 
   async function verify(token: string): Promise<VerifiedCapability> {
     // Everything before the signature check is crypto-free and touches no network, file or store.
-    const { header, claims, signingInput, signature } = parseCompactJws(token, parseOptions)
+    const { header, claims, signingInput, signature } = parse(token)
     const kid = header.kid
     if (kid === undefined || kid.length === 0) throw invalid('the token has no kid', 'kid_missing')
     if (kid.length > MAX_KID_LENGTH) throw invalid('the token kid is too long', 'kid_invalid')

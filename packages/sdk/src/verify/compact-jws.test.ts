@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { WritError } from '../errors/writ-error.js'
 import { capabilityClaims, defaultHeader, flipUnusedBits, generateTestKey, segment, signCapability, signRaw } from './capability-token.fixture.js'
-import { isCanonicalBase64url, parseCompactJws, type ParseCompactJwsOptions } from './compact-jws.js'
+import { createCompactJwsParser, isCanonicalBase64url, parseCompactJws, type ParseCompactJwsOptions } from './compact-jws.js'
 import { scanJsonMembers } from './json-members.js'
 
 const key = generateTestKey('Ed25519', 'k1')
@@ -24,6 +24,24 @@ describe('isCanonicalBase64url', () => {
 
   it('rejects padding, whitespace, the standard alphabet and an impossible length', () => {
     for (const s of ['QQ==', 'QQ=', ' QQ', 'QQ\n', 'Q Q', '+/8', 'QUJD/', 'A', 'QUJDR']) expect(isCanonicalBase64url(s)).toBe(false)
+  })
+
+  it('agrees with decode-and-re-encode on every 2- and 3-character string and on random longer ones', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const reencodes = (s: string) => /^[A-Za-z0-9_-]*$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s
+    let mismatches = 0
+    for (const a of alphabet) {
+      for (const b of alphabet) {
+        if (isCanonicalBase64url(a + b) !== reencodes(a + b)) mismatches++
+        for (const c of alphabet) if (isCanonicalBase64url(a + b + c) !== reencodes(a + b + c)) mismatches++
+      }
+    }
+    const noisy = `${alphabet}=+/ \n.`
+    for (let i = 0; i < 20_000; i++) {
+      const s = Array.from({ length: 1 + (i % 23) }, () => noisy[Math.floor(Math.random() * noisy.length)]).join('')
+      if (isCanonicalBase64url(s) !== reencodes(s)) mismatches++
+    }
+    expect(mismatches).toBe(0)
   })
 
   it('rejects flipped unused low bits that decode to the same bytes', () => {
@@ -176,6 +194,21 @@ describe('parseCompactJws', () => {
     expect(rejection(`.${p}.AAAA`).reasons).toEqual(['header_missing'])
     expect(rejection(`${h}..AAAA`).reasons).toEqual(['payload_missing'])
     expect(rejection(`${h}.${p}.`).reasons).toEqual(['signature_missing'])
+  })
+
+  it('reuses a validated header across tokens, frozen, and keeps checking everything else', async () => {
+    const algorithms = ['EdDSA']
+    const parse = createCompactJwsParser({ allowedAlgorithms: algorithms, expectedTyp: 'at+jwt' })
+    const first = parse(await signCapability(key))
+    const second = parse(await signCapability(key, capabilityClaims({ jti: 'other' })))
+    expect(second.header).toBe(first.header)
+    expect(Object.isFrozen(first.header)).toBe(true)
+    algorithms.length = 0
+    expect(parse(await signCapability(key)).header.alg).toBe('EdDSA')
+    const [h] = (await signCapability(key)).split('.')
+    expect(() => parse(`${h}.${segment('{"a":1,"a":2}')}.AAAA`)).toThrow(expect.objectContaining({ reasons: ['duplicate_member'] }))
+    for (let i = 0; i < 40; i++) expect(parse(await signCapability(key, capabilityClaims(), { kid: `k${i}` })).header.kid).toBe(`k${i}`)
+    expect(() => parse(signRaw(key, defaultHeader(key, { typ: 'JWT' }), capabilityClaims()))).toThrow(WritError)
   })
 
   it('never echoes the token in its error detail', async () => {

@@ -11,7 +11,8 @@ export interface JwsHeader {
 }
 
 export interface ParsedCompactJws {
-  header: JwsHeader
+  /** Frozen when it came from a parser's header cache. */
+  header: Readonly<JwsHeader>
   /** The decoded payload; untrusted until the signature over `signingInput` has been verified. */
   claims: Record<string, unknown>
   /** ASCII bytes of `header.payload`, exactly as presented. */
@@ -48,17 +49,59 @@ const FORBIDDEN_HEADER_MEMBERS: ReadonlyArray<readonly [string, string]> = [
 /**
  * True when `s` is the one canonical unpadded base64url encoding of its bytes: no padding, whitespace or foreign
  * characters, and no set unused low bits in the last character (jose would accept all of those as the same bytes).
+ * Equivalent to "decoding and re-encoding gives `s` back" (the tests check both agree), without the re-encoding.
  */
 export function isCanonicalBase64url(s: string): boolean {
-  if (!BASE64URL_ALPHABET.test(s) || s.length % 4 === 1) return false
-  return Buffer.from(s, 'base64url').toString('base64url') === s
+  const remainder = s.length % 4
+  if (remainder === 1 || !BASE64URL_ALPHABET.test(s)) return false
+  if (remainder === 0) return true
+  // Two trailing characters carry one byte (4 unused bits), three carry two bytes (2 unused bits).
+  return (base64urlValue(s.charCodeAt(s.length - 1)) & (remainder === 2 ? 0x0f : 0x03)) === 0
 }
 
+function base64urlValue(c: number): number {
+  if (c >= 0x61) return c - 0x61 + 26 // a-z
+  if (c >= 0x41) return c === 0x5f ? 63 : c - 0x41 // A-Z, _
+  return c === 0x2d ? 62 : c - 0x30 + 52 // -, 0-9
+}
+
+/** Parses one token; see createCompactJwsParser for a parser that reuses its checks across tokens. */
 export function parseCompactJws(token: string, options: ParseCompactJwsOptions): ParsedCompactJws {
+  return parseWith(token, snapshot(options), undefined)
+}
+
+/**
+ * A parser bound to fixed options. It remembers up to HEADER_CACHE_SIZE validated headers by their exact encoded
+ * form: every token one key signs shares its header, so the hot path skips decoding and scanning it again.
+ */
+export function createCompactJwsParser(options: ParseCompactJwsOptions): (token: string) => ParsedCompactJws {
+  const rules = snapshot(options)
+  const headers = new Map<string, Readonly<JwsHeader>>()
+  return (token) => parseWith(token, rules, headers)
+}
+
+const HEADER_CACHE_SIZE = 16
+
+interface Rules {
+  maxBytes: number
+  allowedAlgorithms: readonly string[]
+  expectedTyps: readonly string[] | undefined
+}
+
+// INVARIANT: rules are copied once, so a caller mutating its options later cannot change what was cached.
+function snapshot(options: ParseCompactJwsOptions): Rules {
+  const expected = options.expectedTyp
+  return {
+    maxBytes: options.maxBytes ?? SIZE_LIMITS.tokenBytes,
+    allowedAlgorithms: [...options.allowedAlgorithms],
+    expectedTyps: expected === undefined ? undefined : (typeof expected === 'string' ? [expected] : [...expected]).map(normaliseTyp),
+  }
+}
+
+function parseWith(token: string, rules: Rules, headers: Map<string, Readonly<JwsHeader>> | undefined): ParsedCompactJws {
   if (typeof token !== 'string') throw invalid('the token is not a string', 'token_not_string')
-  const maxBytes = options.maxBytes ?? SIZE_LIMITS.tokenBytes
   // JWT-25: the cap comes before any decoding; length in UTF-16 units never exceeds the UTF-8 byte length.
-  if (token.length > maxBytes) {
+  if (token.length > rules.maxBytes) {
     throw new WritError('TOKEN_TOO_LARGE', 'the token is too large', { reasons: ['token_too_large'] })
   }
   if (token.charCodeAt(0) === 0x7b) throw invalid('only the compact serialization is accepted', 'json_serialization')
@@ -72,8 +115,7 @@ export function parseCompactJws(token: string, options: ParseCompactJwsOptions):
   const payloadPart = token.slice(firstDot + 1, secondDot)
   const signaturePart = token.slice(secondDot + 1)
 
-  const header = decodeJsonObject(headerPart, 'header') as JwsHeader
-  checkHeader(header, options)
+  const header = headers?.get(headerPart) ?? parseHeader(headerPart, rules, headers)
   const claims = decodeJsonObject(payloadPart, 'payload')
 
   if (signaturePart.length === 0) throw invalid('the token has no signature', 'signature_missing')
@@ -87,6 +129,17 @@ export function parseCompactJws(token: string, options: ParseCompactJwsOptions):
     signingInput: Buffer.from(token.slice(0, secondDot), 'latin1'),
     signature: Buffer.from(signaturePart, 'base64url'),
   }
+}
+
+function parseHeader(part: string, rules: Rules, headers: Map<string, Readonly<JwsHeader>> | undefined): Readonly<JwsHeader> {
+  const header = decodeJsonObject(part, 'header') as JwsHeader
+  checkHeader(header, rules)
+  // Only flat headers are cached, frozen, so no caller can alter what the next token's check relies on.
+  if (headers !== undefined && Object.values(header).every((value) => value === null || typeof value !== 'object')) {
+    if (headers.size >= HEADER_CACHE_SIZE) headers.clear()
+    headers.set(part, Object.freeze(header))
+  }
+  return header
 }
 
 function decodeJsonObject(part: string, name: 'header' | 'payload'): Record<string, unknown> {
@@ -114,25 +167,19 @@ function decodeJsonObject(part: string, name: 'header' | 'payload'): Record<stri
   return value as Record<string, unknown>
 }
 
-function checkHeader(header: Record<string, unknown>, options: ParseCompactJwsOptions): void {
+function checkHeader(header: Record<string, unknown>, rules: Rules): void {
   // JWT-01, JWT-04: the allow-list is exact and case-sensitive, so `none`, `None` and `HS256` never reach crypto.
-  if (typeof header.alg !== 'string' || !options.allowedAlgorithms.includes(header.alg)) {
+  if (typeof header.alg !== 'string' || !rules.allowedAlgorithms.includes(header.alg)) {
     throw invalid('the token algorithm is not allowed', 'alg_not_allowed')
   }
   for (const [member, reason] of FORBIDDEN_HEADER_MEMBERS) {
     if (Object.hasOwn(header, member)) throw invalid('the token header carries a forbidden parameter', reason)
   }
   if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('the token kid is not a string', 'kid_invalid')
-  if (options.expectedTyp !== undefined && !typMatches(header.typ, options.expectedTyp)) {
+  // JWT-17: explicit typing keeps access tokens, DPoP proofs, sudo tokens and assertions apart (RFC 8725 §3.11).
+  if (rules.expectedTyps !== undefined && !(typeof header.typ === 'string' && rules.expectedTyps.includes(normaliseTyp(header.typ)))) {
     throw invalid('the token type is not the expected one', 'typ_mismatch')
   }
-}
-
-function typMatches(typ: unknown, expected: string | readonly string[]): boolean {
-  if (typeof typ !== 'string') return false
-  const actual = normaliseTyp(typ)
-  if (typeof expected === 'string') return actual === normaliseTyp(expected)
-  return expected.some((candidate) => actual === normaliseTyp(candidate))
 }
 
 function normaliseTyp(typ: string): string {

@@ -10,7 +10,14 @@ export const ADMIN_TOKEN_FILE = 'admin-token'
 /** Returns the new credential when one was created, so the caller can show it once; undefined when admins exist. */
 export async function bootstrapAdmin(storage: Storage, clock: Clock, dataDir: string | undefined): Promise<string | undefined> {
   if ((await storage.admins.count()) > 0) return undefined
-  const { credential } = await createAdmin('bootstrap', ['admin'], 'system', storage, clock)
+  let credential: string
+  try {
+    ({ credential } = await createAdmin('bootstrap', ['admin'], 'system', storage, clock))
+  } catch (error) {
+    // Another replica bootstrapped the same empty database first (unique admin name); that one holds the credential.
+    if ((await storage.admins.count()) > 0) return undefined
+    throw error
+  }
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     const file = join(dataDir, ADMIN_TOKEN_FILE)

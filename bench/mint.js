@@ -1,0 +1,315 @@
+#!/usr/bin/env node
+/**
+ * bench/mint: how fast Writ issues capability tokens over HTTP, the whole path: private_key_jwt client authentication
+ * with a fresh assertion per request, boundary policy, signing, and the durable audit (SQLite WAL, synchronous=FULL,
+ * group commit) before each answer. Compared in the same run, on the same machine, with the same load generator, to
+ * oidc-provider issuing client_credentials JWT access tokens to a private_key_jwt client (in-memory adapter).
+ *
+ *   npm run bench:mint                  # tsc -b && node bench/mint.js
+ *   node bench/mint.js --quick          # smoke run: short phases
+ *   node bench/mint.js --concurrency=64 --seconds=20 --rate=2000 --soak=60 --skip-oidc --skip-soak --cpu-prof
+ *
+ * Each server is one child process (own process group, always killed on exit); this process is the load generator.
+ * Assertions are signed before each timed phase so the client's CPU is not taken from the server's.
+ * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
+ */
+import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs'
+import { tmpdir, cpus, totalmem } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { agentKey, AssertionSource } from './lib/assertions.js'
+import { closedLoop, formPost, openLoop } from './lib/load.js'
+import { cpuSeconds, firstJsonLine, killAll, machineBusySeconds, memory, spawnNode, stop } from './lib/proc.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const ASSERTION_TYPE = encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+const AUTHORIZATION_DETAILS = encodeURIComponent(JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]))
+
+// ---- options ---------------------------------------------------------------------------------------------------
+const args = new Map(process.argv.slice(2).map((a) => {
+  const [k, v] = a.replace(/^--/, '').split('=')
+  return [k, v ?? 'true']
+}))
+const quick = args.has('quick') || process.env.BENCH_QUICK === '1'
+const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
+const options = {
+  concurrency: num('concurrency', 32),
+  warmupSeconds: num('warmup', quick ? 1 : 3),
+  seconds: num('seconds', quick ? 3 : 10),
+  rate: num('rate', 2000),
+  rateSeconds: num('rate-seconds', quick ? 3 : 10),
+  soakSeconds: num('soak', quick ? 5 : 60),
+  skipOidc: args.has('skip-oidc'),
+  skipSoak: args.has('skip-soak'),
+  cpuProf: args.has('cpu-prof'),
+}
+const TARGETS = { tokens_per_s: 5000, p99_ms_at_2000_per_s: 10, ratio_vs_oidc_provider: 1.5, rss_peak_mb: 256, rss_growth_mb: 16 }
+
+const log = (message) => process.stderr.write(`[bench:mint] ${message}\n`)
+const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+function decodeJwt(token) {
+  const [h, p] = token.split('.')
+  return { header: JSON.parse(Buffer.from(h, 'base64url')), payload: JSON.parse(Buffer.from(p, 'base64url')) }
+}
+
+const hasAccessToken = (response) => response.body.includes('"access_token"')
+
+/** Presigns enough assertions for `seconds` at `expectedRate` (with margin) and returns the signing time. */
+function prepare(source, expectedRate, seconds) {
+  source.clear()
+  const n = Math.max(5_000, Math.ceil(expectedRate * seconds * 1.3))
+  const took = source.presign(n)
+  log(`  presigned ${n} assertions in ${took.toFixed(1)} s`)
+  return n
+}
+
+/**
+ * Runs `phase()` while accounting CPU, in cores busy on average (1.0 = one core): the server's, this load
+ * generator's, and everything else on the machine (other_cpu_cores: other work running at the same time, which
+ * makes the figures pessimistic; near 0 on a quiet machine).
+ */
+async function withCpu(pid, phase) {
+  const before = cpuSeconds(pid)
+  const machine = machineBusySeconds()
+  const client = process.cpuUsage()
+  const start = performance.now()
+  const result = await phase()
+  const wall = (performance.now() - start) / 1000
+  const used = process.cpuUsage(client)
+  const server = cpuSeconds(pid) - before
+  const clientSeconds = (used.user + used.system) / 1e6
+  return {
+    ...result,
+    server_cpu_cores: round(server / wall),
+    client_cpu_cores: round(clientSeconds / wall),
+    other_cpu_cores: round(Math.max(0, machineBusySeconds() - machine - server - clientSeconds) / wall),
+  }
+}
+
+/** Warm-up (JIT, caches, connections), then the closed-loop throughput phase. */
+async function throughput(name, pid, source, url, path, body) {
+  const makeRequest = () => formPost(url, path, body(source.next()))
+  log(`${name}: warm-up ${options.warmupSeconds} s`)
+  const warm = await closedLoop({ url, concurrency: options.concurrency, seconds: options.warmupSeconds, makeRequest, check: hasAccessToken })
+  if (warm.errors > 0) throw new Error(`${name} warm-up failed: ${JSON.stringify(warm)}`)
+  const expected = warm.per_s * 1.5 + 1000
+  prepare(source, expected, options.seconds)
+  log(`${name}: closed loop, ${options.concurrency} connections, ${options.seconds} s`)
+  source.signedLate = 0
+  const result = await withCpu(pid, () => closedLoop({
+    url, concurrency: options.concurrency, seconds: options.seconds, makeRequest, check: hasAccessToken,
+  }))
+  result.signed_during_phase = source.signedLate
+  log(`${name}: ${result.per_s} tokens/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}, `
+    + `cpu (cores): server ${result.server_cpu_cores}, client ${result.client_cpu_cores}, other ${result.other_cpu_cores}`)
+  return result
+}
+
+async function waitForFile(file, child, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`)
+    await sleep(50)
+  }
+}
+
+// ---- Writ ------------------------------------------------------------------------------------------------------
+async function benchWrit(results) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
+  const profDir = join(root, 'bench', 'profiles')
+  if (options.cpuProf) mkdirSync(profDir, { recursive: true })
+  const child = spawnNode([
+    ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+    join(root, 'packages/server/dist/main.js'),
+  ], {
+    cwd: root,
+    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
+  })
+  try {
+    await waitForFile(join(dataDir, 'server.json'), child)
+    const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'))
+    const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+    const pid = server.pid
+    const startMemory = memory(pid)
+    log(`writ: pid ${pid}, ${server.public_url}, rss ${startMemory.rssMb.toFixed(1)} MB at start`)
+
+    const { privateKey, publicJwk } = agentKey('bench-key-1')
+    const registered = await fetch(`${server.admin_url}/v1/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'bench-bot', owner: 'bench@example.com', team: 'perf', platform: 'custom',
+        capabilities: [{ id: 'tests.run', risk_level: 'low' }], jwks: { keys: [publicJwk] },
+      }),
+    })
+    if (registered.status !== 201) throw new Error(`agent registration failed: ${registered.status} ${await registered.text()}`)
+    const agentId = (await registered.json()).id
+
+    const source = new AssertionSource({ privateKey, kid: publicJwk.kid, clientId: agentId, audience: server.issuer })
+    const url = new URL(server.public_url)
+    const body = (assertion) => `grant_type=client_credentials&client_id=${encodeURIComponent(agentId)}`
+      + `&client_assertion_type=${ASSERTION_TYPE}&client_assertion=${assertion}`
+      + `&authorization_details=${AUTHORIZATION_DETAILS}&task_id=T-1`
+
+    // One request by hand first: the answer must be a real capability token.
+    const first = await fetch(`${server.public_url}/oauth/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body(source.next()),
+    })
+    const firstBody = await first.json()
+    if (first.status !== 200) throw new Error(`writ token request failed: ${first.status} ${JSON.stringify(firstBody)}`)
+    const token = decodeJwt(firstBody.access_token)
+    log(`writ: token ok (typ ${token.header.typ}, alg ${token.header.alg}, ${firstBody.access_token.length} bytes)`)
+    // A replayed assertion must be refused, or the benchmark would not measure the single-use path.
+    const assertion = source.next()
+    const once = await fetch(`${server.public_url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body(assertion) })
+    const twice = await fetch(`${server.public_url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body(assertion) })
+    await once.arrayBuffer(); await twice.arrayBuffer()
+    if (once.status !== 200 || twice.status !== 401) throw new Error(`replay check failed: ${once.status} then ${twice.status}`)
+
+    results.writ = await throughput('writ', pid, source, url, '/oauth/token', body)
+    results.writ_token_bytes = firstBody.access_token.length
+
+    // Open loop at a fixed rate: the latency a caller sees when the server is not saturated.
+    prepare(source, options.rate, options.rateSeconds + 2)
+    log(`writ: open loop at ${options.rate}/s for ${options.rateSeconds} s`)
+    results.writ_fixed_rate = await withCpu(pid, () => openLoop({
+      url, rate: options.rate, seconds: options.rateSeconds, check: hasAccessToken,
+      makeRequest: () => formPost(url, '/oauth/token', body(source.next())),
+    }))
+    log(`writ: fixed rate achieved ${results.writ_fixed_rate.per_s}/s, p50 ${results.writ_fixed_rate.p50_ms} ms, `
+      + `p99 ${results.writ_fixed_rate.p99_ms} ms, max ${results.writ_fixed_rate.max_ms} ms, errors ${results.writ_fixed_rate.errors}`)
+
+    if (!options.skipSoak) results.rss = await soak(pid, source, url, body, startMemory)
+    else results.rss = { peak_mb: round(memory(pid).hwmMb, 1), start_mb: round(startMemory.rssMb, 1), end_mb: round(memory(pid).rssMb, 1), soak_seconds: 0 }
+  } finally {
+    await stop(child, 15_000)
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  if (options.cpuProf) log(`writ: CPU profile written to ${profDir}`)
+}
+
+/** The closed loop sustained for soakSeconds, sampling the server's RSS every 250 ms. */
+async function soak(pid, source, url, body, startMemory) {
+  const expected = (results.writ?.per_s ?? 5000) * 1.25
+  prepare(source, expected, options.soakSeconds)
+  const samples = []
+  const t0 = performance.now()
+  const sampler = setInterval(() => {
+    try { samples.push({ t: (performance.now() - t0) / 1000, ...memory(pid) }) } catch { /* gone */ }
+  }, 250)
+  log(`writ: soak, closed loop for ${options.soakSeconds} s, sampling RSS`)
+  source.signedLate = 0
+  const run = await withCpu(pid, () => closedLoop({
+    url, concurrency: options.concurrency, seconds: options.soakSeconds, check: hasAccessToken,
+    makeRequest: () => formPost(url, '/oauth/token', body(source.next())),
+    onProgress: (elapsed, recorder) => {
+      const last = samples.at(-1)
+      if (Math.round(elapsed) % 10 === 0 && last) log(`  soak ${Math.round(elapsed)} s: ${recorder.count} tokens, rss ${last.rssMb.toFixed(1)} MB`)
+    },
+  }))
+  clearInterval(sampler)
+  const end = memory(pid)
+  samples.push({ t: (performance.now() - t0) / 1000, ...end })
+  const window = Math.min(10, options.soakSeconds / 3)
+  const mean = (list) => list.reduce((s, x) => s + x.rssMb, 0) / Math.max(1, list.length)
+  const first = samples.filter((s) => s.t <= window)
+  const last = samples.filter((s) => s.t >= options.soakSeconds - window)
+  const rss = {
+    peak_mb: round(end.hwmMb, 1),
+    start_mb: round(startMemory.rssMb, 1),
+    soak_max_mb: round(Math.max(...samples.map((s) => s.rssMb)), 1),
+    first_window_mb: round(mean(first), 1),
+    last_window_mb: round(mean(last), 1),
+    growth_mb: round(mean(last) - mean(first), 1),
+    window_seconds: round(window, 1),
+    end_mb: round(end.rssMb, 1),
+    soak_seconds: options.soakSeconds,
+    requests: run.requests,
+    tokens_per_s: run.per_s,
+    p99_ms: run.p99_ms,
+    errors: run.errors,
+    server_cpu_cores: run.server_cpu_cores,
+    other_cpu_cores: run.other_cpu_cores,
+    signed_during_phase: source.signedLate,
+  }
+  log(`writ: soak done: ${run.requests} requests (${run.per_s}/s, ${run.errors} errors), rss first ${rss.first_window_mb} MB, `
+    + `last ${rss.last_window_mb} MB, peak ${rss.peak_mb} MB`)
+  return rss
+}
+
+// ---- oidc-provider ---------------------------------------------------------------------------------------------
+async function benchOidcProvider(results) {
+  const { privateKey, publicJwk } = agentKey('bench-client-1')
+  const child = spawnNode([join(root, 'bench/oidc-baseline.js'), JSON.stringify(publicJwk)], { cwd: root, pipeStdout: true })
+  try {
+    const server = await firstJsonLine(child)
+    log(`oidc-provider: pid ${server.pid}, ${server.issuer}`)
+    const source = new AssertionSource({ privateKey, kid: publicJwk.kid, clientId: 'bench', audience: server.issuer })
+    const url = new URL(server.issuer)
+    const body = (assertion) => `grant_type=client_credentials&client_id=bench&client_assertion_type=${ASSERTION_TYPE}&client_assertion=${assertion}`
+    const first = await fetch(server.token_endpoint, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body(source.next()),
+    })
+    const firstBody = await first.json()
+    if (first.status !== 200) throw new Error(`oidc-provider token request failed: ${first.status} ${JSON.stringify(firstBody)}`)
+    const token = decodeJwt(firstBody.access_token)
+    if (token.header.alg !== 'EdDSA') throw new Error(`oidc-provider signed with ${token.header.alg}, expected EdDSA`)
+    log(`oidc-provider: token ok (typ ${token.header.typ}, alg ${token.header.alg}, ${firstBody.access_token.length} bytes)`)
+    results.oidc_provider = await throughput('oidc-provider', server.pid, source, url, '/token', body)
+    results.oidc_provider.memory_mb = round(memory(server.pid).hwmMb, 1)
+  } finally {
+    await stop(child)
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------------------
+const results = {}
+try {
+  log(`node ${process.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; options ${JSON.stringify(options)}`)
+  await benchWrit(results)
+  if (!options.skipOidc) await benchOidcProvider(results)
+} catch (error) {
+  log(`failed: ${error.stack ?? error}`)
+  killAll()
+  process.exitCode = 1
+}
+
+const pick = (r) => r && {
+  tokens_per_s: r.per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, errors: r.errors, requests: r.requests,
+  concurrency: options.concurrency, seconds: r.seconds,
+  server_cpu_cores: r.server_cpu_cores, client_cpu_cores: r.client_cpu_cores, other_cpu_cores: r.other_cpu_cores,
+  ...(r.signed_during_phase ? { signed_during_phase: r.signed_during_phase } : {}),
+  ...(r.error_kinds ? { error_kinds: r.error_kinds } : {}),
+}
+const ratio = results.writ && results.oidc_provider ? round(results.writ.per_s / results.oidc_provider.per_s) : null
+const fixed = results.writ_fixed_rate
+const pass = (value, ok) => (value === null || value === undefined ? null : ok)
+const output = {
+  benchmark: 'mint',
+  writ: pick(results.writ),
+  writ_fixed_rate: fixed && {
+    offered_per_s: fixed.offered_per_s, achieved_per_s: fixed.per_s, p50_ms: fixed.p50_ms, p99_ms: fixed.p99_ms, p999_ms: fixed.p999_ms,
+    max_ms: fixed.max_ms, errors: fixed.errors, seconds: fixed.seconds, connections_used: fixed.connections_used,
+    server_cpu_cores: fixed.server_cpu_cores, other_cpu_cores: fixed.other_cpu_cores,
+  },
+  oidc_provider: results.oidc_provider && { ...pick(results.oidc_provider), peak_rss_mb: results.oidc_provider.memory_mb },
+  ratio_vs_oidc_provider: ratio,
+  rss: results.rss,
+  targets: {
+    tokens_per_s: { target: `>= ${TARGETS.tokens_per_s}`, pass: pass(results.writ, results.writ?.per_s >= TARGETS.tokens_per_s && results.writ?.errors === 0) },
+    p99_ms_at_2000_per_s: { target: `<= ${TARGETS.p99_ms_at_2000_per_s}`, pass: pass(fixed, fixed?.p99_ms <= TARGETS.p99_ms_at_2000_per_s && fixed?.errors === 0 && options.rate >= 2000) },
+    ratio_vs_oidc_provider: { target: `>= ${TARGETS.ratio_vs_oidc_provider}`, pass: pass(ratio, ratio >= TARGETS.ratio_vs_oidc_provider) },
+    rss_peak_mb: { target: `< ${TARGETS.rss_peak_mb}`, pass: pass(results.rss, results.rss?.peak_mb < TARGETS.rss_peak_mb) },
+    rss_growth_mb: { target: `<= ${TARGETS.rss_growth_mb} between the first and last soak windows`, pass: pass(results.rss?.growth_mb, results.rss?.growth_mb <= TARGETS.rss_growth_mb) },
+  },
+  quick,
+  node: process.version,
+  cpus: cpus().length,
+  date: new Date().toISOString(),
+  ...(process.exitCode ? { failed: true } : {}),
+}
+process.stdout.write(`${JSON.stringify(output)}\n`)

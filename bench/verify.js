@@ -1,0 +1,93 @@
+// Capability-token verification throughput: Writ's full verifier against a bare node:crypto Ed25519 verify.
+// Run after `tsc -b`: node bench/verify.js. Prints one JSON object as the last line.
+import { generateKeyPairSync, verify } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { createCapabilityVerifier } from '../packages/sdk/dist/index.js'
+
+const ISSUER = 'https://writ.example'
+const AUDIENCE = 'https://api.example'
+const ROUNDS = 6
+const ROUND_MS = 500
+const WARMUP_MS = 1000
+const BATCH = 64
+
+const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+const kid = 'writ-2025-01'
+const now = Math.floor(Date.now() / 1000)
+
+// A typical capability token: one action, a task, a short delegation chain.
+const token = await new SignJWT({
+  client_id: 'agent-7f3c2a',
+  jti: 'c2f1a7e4-5b7d-4c1e-9a0f-3d2e1b0c9a8f',
+  authorization_details: [{ type: 'writ_action', action: 'deploy.run', resource: 'service:billing', parameters: { ref: 'v1.42.0', env: 'production' } }],
+  task: { id: 'T-42', step: '3', purpose: 'roll out the billing fix approved in CHG-1881' },
+  act: { sub: 'agent-7f3c2a' },
+})
+  .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+  .setIssuer(ISSUER)
+  .setSubject('user:alice')
+  .setAudience(AUDIENCE)
+  .setIssuedAt(now)
+  .setExpirationTime(now + 300)
+  .sign(privateKey)
+
+const lastDot = token.lastIndexOf('.')
+const signingInput = Buffer.from(token.slice(0, lastDot))
+const signature = Buffer.from(token.slice(lastDot + 1), 'base64url')
+
+const verifier = createCapabilityVerifier({
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig' }] },
+})
+
+async function raw(ms) {
+  let ops = 0
+  const start = performance.now()
+  let elapsed = 0
+  do {
+    for (let i = 0; i < BATCH; i++) if (!verify(null, signingInput, publicKey, signature)) throw new Error('raw verify failed')
+    ops += BATCH
+    elapsed = performance.now() - start
+  } while (elapsed < ms)
+  return { ops, elapsed }
+}
+
+async function writ(ms) {
+  let ops = 0
+  const start = performance.now()
+  let elapsed = 0
+  do {
+    // One verification at a time, each awaited, as a request handler would.
+    for (let i = 0; i < BATCH; i++) await verifier.verify(token)
+    ops += BATCH
+    elapsed = performance.now() - start
+  } while (elapsed < ms)
+  return { ops, elapsed }
+}
+
+await raw(WARMUP_MS)
+await writ(WARMUP_MS)
+
+const totals = { raw: { ops: 0, elapsed: 0 }, writ: { ops: 0, elapsed: 0 } }
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate the order so drift (thermal, GC, neighbours) hits both sides alike.
+  const order = round % 2 === 0 ? ['raw', 'writ'] : ['writ', 'raw']
+  for (const name of order) {
+    const result = name === 'raw' ? await raw(ROUND_MS) : await writ(ROUND_MS)
+    totals[name].ops += result.ops
+    totals[name].elapsed += result.elapsed
+  }
+}
+
+const rawOps = totals.raw.ops / (totals.raw.elapsed / 1000)
+const writOps = totals.writ.ops / (totals.writ.elapsed / 1000)
+console.log(`token: ${token.length} bytes; ${ROUNDS} alternating rounds of ${ROUND_MS} ms each`)
+console.log(JSON.stringify({
+  benchmark: 'verify',
+  raw_ops_per_s: Math.round(rawOps),
+  writ_ops_per_s: Math.round(writOps),
+  ratio: Math.round((writOps / rawOps) * 1000) / 1000,
+  target_ratio: 0.8,
+  node: process.version,
+}))

@@ -1,0 +1,46 @@
+/** `writ admin create` and `writ admin whoami`: admin credentials for people and automation. */
+import { InvalidArgumentError, type Command } from 'commander'
+import type { CliContext } from './cli-context.js'
+import { formatFields, formatJson, printable } from './output.js'
+import { adminClientFor, locateServer, type GlobalOptions } from './server-locator.js'
+
+const ROLES = ['admin', 'approver', 'auditor'] as const
+
+interface CreatedAdmin {
+  id: string
+  name: string
+  roles: string[]
+  credential: string
+}
+
+export function registerAdminCommands(program: Command, ctx: CliContext): void {
+  const admin = program.command('admin').description('manage admin credentials')
+  const client = (command: Command) => adminClientFor(locateServer(command.optsWithGlobals<GlobalOptions>(), ctx.env))
+
+  admin.command('create')
+    .description('create an admin credential with one or more roles; the credential is shown once')
+    .requiredOption('--name <name>', 'who or what will use it')
+    .requiredOption('--role <role>', `a role (${ROLES.join(', ')}); repeat for several`, collectRole, [])
+    .option('--json', 'print the API response (with the credential) as JSON')
+    .action(async (options: { name: string; role: string[]; json?: boolean }, command: Command) => {
+      const created = await client(command).post<CreatedAdmin>('/v1/admins', { name: options.name, roles: options.role })
+      if (options.json) return ctx.out(formatJson(created))
+      ctx.out(`created admin \`${printable(created.name)}\` (id ${printable(created.id)}, roles ${printable(created.roles.join(', '))})`)
+      // The one place this credential is printed: the server keeps only its hash.
+      ctx.out('credential (shown once; store it now, e.g. as WRIT_ADMIN_TOKEN):')
+      ctx.out(`  ${printable(created.credential)}`)
+    })
+
+  admin.command('whoami')
+    .description('show which admin the current credential belongs to')
+    .option('--json', 'print the API response as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const me = await client(command).get<{ id: string; name: string; roles: string[] }>('/v1/whoami')
+      ctx.out(options.json ? formatJson(me) : formatFields([['name', me.name], ['id', me.id], ['roles', me.roles.join(', ')]]))
+    })
+}
+
+function collectRole(value: string, previous: string[]): string[] {
+  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(', ')}`)
+  return previous.includes(value) ? previous : [...previous, value]
+}

@@ -1,0 +1,56 @@
+/** Builds the `writ` command tree and runs one command line; returns the exit code instead of exiting, for tests. */
+import { createRequire } from 'node:module'
+import { Command, CommanderError } from 'commander'
+import { registerAdminCommands } from './admin-commands.js'
+import { registerAgentCommands } from './agent-commands.js'
+import { registerAuditCommands } from './audit-commands.js'
+import type { CliContext } from './cli-context.js'
+import { registerDbCommands } from './db-commands.js'
+import { registerDemoCommand } from './demo-command.js'
+import { registerKeysCommands } from './keys-commands.js'
+import { EXIT_USAGE, reportError } from './report-error.js'
+import { registerServeCommand } from './serve-command.js'
+import { registerTokenCommands } from './token-commands.js'
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('writ')
+    .description('Writ: identity and per-action capability tokens for AI agents')
+    .version(version)
+    .option('--url <url>', 'public API of the server (env WRIT_URL; default: from <data-dir>/server.json)')
+    .option('--admin-url <url>', 'admin API of the server (env WRIT_ADMIN_URL; default: from <data-dir>/server.json)')
+    .option('--admin-token <credential>', 'admin credential (env WRIT_ADMIN_TOKEN; default: <data-dir>/admin-token)')
+    .option('--data-dir <dir>', 'the server\'s data directory (env WRIT_DATA_DIR; default ./.writ)')
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    // Settings below are inherited by every subcommand created after them.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.out(text.replace(/\n$/, '')),
+      writeErr: (text) => ctx.err(text.replace(/\n$/, '')),
+    })
+  registerServeCommand(program, ctx)
+  registerAgentCommands(program, ctx)
+  registerTokenCommands(program, ctx)
+  registerAuditCommands(program, ctx)
+  registerKeysCommands(program, ctx)
+  registerAdminCommands(program, ctx)
+  registerDbCommands(program, ctx)
+  registerDemoCommand(program, ctx)
+  return program
+}
+
+/** Runs `argv` (without node and the script) and returns the process exit code. */
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end through the same path with exit code 0; everything else is a usage error.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE
+    }
+    return reportError(error, ctx)
+  }
+}
