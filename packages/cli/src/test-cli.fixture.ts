@@ -1,0 +1,47 @@
+/** Test support: runs `writ` in process with captured output, and a real server on a temporary data directory. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger, loadConfig, startServer, systemClock, type RunningServer } from '@writ/server'
+import type { CliContext } from './cli-context.js'
+import { runCli } from './run-cli.js'
+
+export const EXAMPLES_DIR = new URL('../../../../shared/examples/agents/', import.meta.url)
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export async function runWrit(args: string[], options: { env?: Record<string, string>; untilStopped?: () => Promise<void> } = {}): Promise<CliResult> {
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const ctx: CliContext = {
+    env: options.env ?? {},
+    out: (line) => stdout.push(line),
+    err: (line) => stderr.push(line),
+    untilStopped: options.untilStopped ?? (() => new Promise(() => undefined)),
+  }
+  const code = await runCli(args, ctx)
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') }
+}
+
+export interface TestServer {
+  dataDir: string
+  server: RunningServer
+  stop(): Promise<void>
+  /** Removes the temporary directory (after stop). */
+  remove(): void
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'writ-cli-test-'))
+  const config = loadConfig({ env: {}, flags: { dataDir, server: { port: 0, adminPort: 0, shutdownGraceMs: 1_000 }, log: { level: 'silent' } } })
+  const server = await startServer(config, systemClock, createLogger('silent', systemClock))
+  return {
+    dataDir, server,
+    stop: () => server.close(),
+    remove: () => rmSync(dataDir, { recursive: true, force: true }),
+  }
+}
