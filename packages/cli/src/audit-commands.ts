@@ -90,9 +90,9 @@ async function follow(client: AdminClient, initial: AuditRecord[], options: Tail
     headerShown = true
     ctx.out(rows)
   }
-  print(initial)
   let stopped = false
   const stop = ctx.untilStopped().then(() => { stopped = true })
+  print(initial)
   while (!stopped) {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([stop, new Promise((resolve) => { timer = setTimeout(resolve, options.interval) })])

@@ -22,9 +22,9 @@ export function readIdentityDocument(file: string): IdentityDocument {
 
 /** Appends keys to `document.jwks.keys`, skipping any the document already lists (same kid or same public value). */
 export function appendKeys(document: IdentityDocument, keys: readonly Record<string, unknown>[]): IdentityDocument {
-  const current = document.jwks === undefined ? [] : document.jwks.keys
+  const current: unknown = document.jwks?.keys ?? []
   if (!Array.isArray(current)) throw new WritError('AGENT_DOCUMENT_INVALID', 'the document\'s `jwks.keys` must be a list')
-  const merged = [...current]
+  const merged = [...(current as Record<string, unknown>[])]
   for (const key of keys) {
     const duplicate = merged.some((k) => (key.kid !== undefined && k.kid === key.kid) || (k.x === key.x && k.y === key.y))
     if (!duplicate) merged.push(key)

@@ -41,6 +41,9 @@ async function serve(options: ServeOptions, ctx: CliContext): Promise<void> {
     return
   }
 
+  // Listen for SIGTERM/SIGINT before the server starts and before "running" is printed: a supervisor may signal as
+  // soon as it reads that line, and a signal with no handler yet would kill the process without a clean shutdown.
+  const stopped = ctx.untilStopped()
   const logger = server.createLogger(config.log.level, server.systemClock)
   const running = await server.startServer(config, server.systemClock, logger).catch((error: unknown) => {
     const { code, address, port } = error as { code?: string; address?: string; port?: number }
@@ -66,7 +69,7 @@ async function serve(options: ServeOptions, ctx: CliContext): Promise<void> {
   ctx.out('')
   ctx.out('press Ctrl-C to stop')
 
-  await ctx.untilStopped()
+  await stopped
   ctx.err(`stopping writ (waiting up to ${printable(config.server.shutdownGraceMs)} ms for requests in flight)`)
   await running.close()
 }

@@ -161,16 +161,20 @@ describe('createCapabilityVerifier with a remote JWKS', () => {
     await server.close()
   })
 
-  it('answers JWKS_UNAVAILABLE when the key set cannot be fetched or parsed', async () => {
+  it('answers JWKS_UNAVAILABLE when the key set cannot be fetched or parsed, and backs off after a failure', async () => {
     const failing = await startLoopback(() => ({ status: 500, body: { error: 'boom' } }))
     const garbage = await startLoopback(() => ({ status: 200, body: { nope: true } }))
     const token = await signCapability(ours)
     for (const server of [failing, garbage]) {
-      await expect(rejectionOf(createCapabilityVerifier(remoteOptions(server)).verify(token))).resolves.toMatchObject({ code: 'JWKS_UNAVAILABLE' })
+      const verifier = createCapabilityVerifier(remoteOptions(server))
+      for (let i = 0; i < 10; i++) {
+        await expect(rejectionOf(verifier.verify(token))).resolves.toMatchObject({ code: 'JWKS_UNAVAILABLE' })
+      }
+      expect(server.requests).toBe(1)
       await server.close()
     }
-    const closed = createCapabilityVerifier(remoteOptions(failing))
-    await expect(rejectionOf(closed.verify(token))).resolves.toMatchObject({ code: 'JWKS_UNAVAILABLE' })
+    const unreachable = createCapabilityVerifier(remoteOptions(failing))
+    await expect(rejectionOf(unreachable.verify(token))).resolves.toMatchObject({ code: 'JWKS_UNAVAILABLE' })
   })
 
   it('picks up a rotated key only after the 30 s cooldown', async () => {
@@ -204,6 +208,7 @@ describe('createCapabilityVerifier options', () => {
       { algorithms: ['HS256'] }, { algorithms: ['none'] }, { algorithms: [] }, { algorithms: ['EdDSA', 'RS256'] },
       { issuer: '' }, { audience: [] }, { audience: '' }, { jwks: new URL('http://keys.example/jwks') },
       { jwks: { keys: 'x' } as unknown as CapabilityVerifierOptions['jwks'] },
+      { isRevoked: 'yes' as unknown as CapabilityVerifierOptions['isRevoked'] },
     ]
     for (const overrides of bad) expect(() => createCapabilityVerifier({ ...base, ...overrides })).toThrow(TypeError)
   })

@@ -114,6 +114,8 @@ function checkOptions(options: CapabilityVerifierOptions): Settings {
   if (!Number.isInteger(maxLifetimeSeconds) || maxLifetimeSeconds <= 0 || maxLifetimeSeconds > LIFETIMES.capabilityMax) {
     throw new TypeError(`maxLifetimeSeconds must be an integer between 1 and ${LIFETIMES.capabilityMax}`)
   }
+  if (options.isRevoked !== undefined && typeof options.isRevoked !== 'function') throw new TypeError('isRevoked must be a function')
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function')
   if (options.jwks instanceof URL) {
     checkJwksUrl(options.jwks)
   } else if (options.jwks === null || typeof options.jwks !== 'object' || !Array.isArray(options.jwks.keys)) {

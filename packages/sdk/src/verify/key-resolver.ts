@@ -18,6 +18,7 @@ type Slot = ResolvedKey | { unusable: string }
 
 export const JWKS_COOLDOWN_MS = 30_000
 export const JWKS_TIMEOUT_MS = 5_000
+export const JWKS_FAILURE_BACKOFF_MS = 5_000
 
 export function createStaticKeyResolver(keys: readonly JsonWebKey[]): KeyResolver {
   const slots = buildSlots(keys)
@@ -36,8 +37,11 @@ export function createRemoteKeyResolver(url: URL): KeyResolver {
   const remote = createRemoteJWKSet(url, { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS })
   let slots = new Map<string, Slot>()
   let pending: Promise<void> | undefined
+  let failedAt = Number.NEGATIVE_INFINITY
 
   function refresh(): Promise<void> {
+    // DOS-04: after a failed fetch, answer from the failure for a while instead of hammering a struggling server.
+    if (Date.now() - failedAt < JWKS_FAILURE_BACKOFF_MS) return Promise.reject(unavailable(undefined))
     // INVARIANT: one refresh in flight at a time, and the slot table is rebuilt once per fetch, not once per caller.
     pending ??= remote
       .reload()
@@ -46,7 +50,8 @@ export function createRemoteKeyResolver(url: URL): KeyResolver {
           slots = buildSlots(remote.jwks()?.keys ?? [])
         },
         (cause: unknown) => {
-          throw new WritError('JWKS_UNAVAILABLE', 'the key set could not be fetched', { reasons: ['jwks_unavailable'], cause })
+          failedAt = Date.now()
+          throw unavailable(cause)
         },
       )
       .finally(() => {
@@ -69,6 +74,10 @@ export function createRemoteKeyResolver(url: URL): KeyResolver {
       return lookupAfterRefresh(kid)
     },
   }
+}
+
+function unavailable(cause: unknown): WritError {
+  return new WritError('JWKS_UNAVAILABLE', 'the key set could not be fetched', { reasons: ['jwks_unavailable'], cause })
 }
 
 function resolve(slot: Slot | undefined): ResolvedKey {
