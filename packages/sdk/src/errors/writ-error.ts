@@ -5,6 +5,8 @@ export interface WritErrorOptions {
   /** Extra machine-readable reasons (policy ids, failed checks). Never secrets. */
   reasons?: readonly string[]
   cause?: unknown
+  /** Extra protocol members of the OAuth error body, e.g. CIBA's `auth_req_id`, `expires_in`, `interval`. */
+  extra?: Readonly<Record<string, string | number>>
 }
 
 /** RFC 9457 problem details as Writ renders them. */
@@ -25,6 +27,7 @@ export class WritError extends Error {
   /** Safe to show the caller: lowercase, ids in backticks, never a token, key or secret. */
   readonly detail: string
   readonly reasons: readonly string[]
+  readonly extra: Readonly<Record<string, string | number>>
 
   constructor(code: ErrorCode, detail?: string, options: WritErrorOptions = {}) {
     const spec = ERROR_CODES[code]
@@ -34,6 +37,7 @@ export class WritError extends Error {
     this.status = spec.status
     this.detail = detail ?? spec.title.toLowerCase()
     this.reasons = options.reasons ?? []
+    this.extra = options.extra ?? {}
   }
 
   get oauthError(): string {
@@ -52,8 +56,9 @@ export class WritError extends Error {
     return problem
   }
 
-  toOAuth(): { error: string; error_description: string; writ_code: ErrorCode; reasons?: string[] } {
-    const body: { error: string; error_description: string; writ_code: ErrorCode; reasons?: string[] } = {
+  toOAuth(): { error: string; error_description: string; writ_code: ErrorCode; reasons?: string[]; [member: string]: unknown } {
+    const body: { error: string; error_description: string; writ_code: ErrorCode; reasons?: string[]; [member: string]: unknown } = {
+      ...this.extra,
       error: this.oauthError,
       error_description: this.detail,
       writ_code: this.code,
@@ -73,7 +78,12 @@ export class WritError extends Error {
       const detail = typeof record.detail === 'string' ? record.detail
         : typeof record.error_description === 'string' ? record.error_description : undefined
       const reasons = Array.isArray(record.reasons) ? record.reasons.filter((r): r is string => typeof r === 'string') : []
-      if (code) return new WritError(code, detail, { reasons })
+      const extra: Record<string, string | number> = {}
+      for (const member of ['auth_req_id', 'expires_in', 'interval']) {
+        const value = record[member]
+        if (typeof value === 'string' || typeof value === 'number') extra[member] = value
+      }
+      if (code) return new WritError(code, detail, { reasons, extra })
       if (typeof record.error === 'string') {
         const byOAuth = oauthFallback(record.error)
         return new WritError(byOAuth, detail ?? record.error, { reasons })
@@ -90,7 +100,10 @@ function oauthFallback(error: string): ErrorCode {
     case 'access_denied': return 'POLICY_DENIED'
     case 'unsupported_grant_type': return 'GRANT_TYPE_UNSUPPORTED'
     case 'invalid_target': return 'TARGET_INVALID'
-    case 'slow_down': return 'RATE_LIMITED'
+    case 'slow_down': return 'APPROVAL_SLOW_DOWN'
+    case 'authorization_pending': return 'APPROVAL_PENDING'
+    case 'expired_token': return 'APPROVAL_EXPIRED'
+    case 'invalid_grant': return 'APPROVAL_NOT_FOUND'
     case 'temporarily_unavailable': return 'SERVER_UNAVAILABLE'
     default: return 'REQUEST_INVALID'
   }
