@@ -10,6 +10,12 @@ export interface AuthorizationRequest {
   /** Epoch milliseconds of the request, from the injected clock. */
   timeMs: number
   sourceIp?: string
+  /** The host the action runs on, when known (hosts capability). */
+  host?: string
+  /** The delegating human, when the agent acts on delegated authority (delegation capability). */
+  human?: { id: string; groups: string[] }
+  /** Hops between the human and this agent; 0 when not delegated. */
+  delegationDepth?: number
 }
 
 export interface Decision {
