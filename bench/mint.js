@@ -7,7 +7,11 @@
  *
  *   npm run bench:mint                  # tsc -b && node bench/mint.js
  *   node bench/mint.js --quick          # smoke run: short phases
- *   node bench/mint.js --concurrency=64 --seconds=20 --rate=2000 --soak=60 --skip-oidc --skip-soak --cpu-prof
+ *   node bench/mint.js --concurrency=64 --seconds=20 --rate=2000 --soak=60 --skip-oidc --skip-writ --skip-soak --cpu-prof
+ *   node bench/mint.js --server-root=/path/to/other/checkout   # run that checkout's built server (compare builds)
+ *   node bench/mint.js --server-node-args="--trace-gc"          # extra node flags for the Writ server process
+ *
+ * --cpu-prof writes the Writ server's V8 CPU profile to bench/results/profiles/ (git-ignored).
  *
  * Each server is one child process (own process group, always killed on exit); this process is the load generator.
  * Assertions are signed before each timed phase so the client's CPU is not taken from the server's.
@@ -27,8 +31,8 @@ const AUTHORIZATION_DETAILS = encodeURIComponent(JSON.stringify([{ type: 'writ_a
 
 // ---- options ---------------------------------------------------------------------------------------------------
 const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=')
-  return [k, v ?? 'true']
+  const [k, ...v] = a.replace(/^--/, '').split('=')
+  return [k, v.length > 0 ? v.join('=') : 'true']
 }))
 const quick = args.has('quick') || process.env.BENCH_QUICK === '1'
 const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
@@ -40,8 +44,11 @@ const options = {
   rateSeconds: num('rate-seconds', quick ? 3 : 10),
   soakSeconds: num('soak', quick ? 5 : 60),
   skipOidc: args.has('skip-oidc'),
+  skipWrit: args.has('skip-writ'),
   skipSoak: args.has('skip-soak'),
   cpuProf: args.has('cpu-prof'),
+  serverNodeArgs: (args.get('server-node-args') ?? '').split(' ').filter(Boolean),
+  serverRoot: args.get('server-root') ?? process.env.WRIT_BENCH_SERVER_ROOT ?? root,
 }
 const TARGETS = { tokens_per_s: 5000, p99_ms_at_2000_per_s: 10, ratio_vs_oidc_provider: 1.5, rss_peak_mb: 256, rss_growth_mb: 16 }
 
@@ -120,13 +127,14 @@ async function waitForFile(file, child, timeoutMs = 30_000) {
 // ---- Writ ------------------------------------------------------------------------------------------------------
 async function benchWrit(results) {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
-  const profDir = join(root, 'bench', 'profiles')
+  const profDir = join(root, 'bench', 'results', 'profiles')
   if (options.cpuProf) mkdirSync(profDir, { recursive: true })
   const child = spawnNode([
     ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-    join(root, 'packages/server/dist/main.js'),
+    ...options.serverNodeArgs,
+    join(options.serverRoot, 'packages/server/dist/main.js'),
   ], {
-    cwd: root,
+    cwd: options.serverRoot,
     env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
   })
   try {
@@ -173,7 +181,13 @@ async function benchWrit(results) {
     results.writ = await throughput('writ', pid, source, url, '/oauth/token', body)
     results.writ_token_bytes = firstBody.access_token.length
 
-    // Open loop at a fixed rate: the latency a caller sees when the server is not saturated.
+    // The soak follows the throughput phase (the server is warm and at its working size) and comes before the
+    // open loop, which overloads the server if it cannot take the offered rate; that phase's own peak is reported apart.
+    if (!options.skipSoak) results.rss = await soak(pid, source, url, body, startMemory)
+    else results.rss = { peak_mb: round(memory(pid).hwmMb, 1), start_mb: round(startMemory.rssMb, 1), end_mb: round(memory(pid).rssMb, 1), soak_seconds: 0 }
+
+    // Open loop at a fixed rate: the latency a caller sees at that load (if the server
+    // can take it; otherwise the queue grows and so does the latency, as it would for real callers).
     prepare(source, options.rate, options.rateSeconds + 2)
     log(`writ: open loop at ${options.rate}/s for ${options.rateSeconds} s`)
     results.writ_fixed_rate = await withCpu(pid, () => openLoop({
@@ -183,8 +197,7 @@ async function benchWrit(results) {
     log(`writ: fixed rate achieved ${results.writ_fixed_rate.per_s}/s, p50 ${results.writ_fixed_rate.p50_ms} ms, `
       + `p99 ${results.writ_fixed_rate.p99_ms} ms, max ${results.writ_fixed_rate.max_ms} ms, errors ${results.writ_fixed_rate.errors}`)
 
-    if (!options.skipSoak) results.rss = await soak(pid, source, url, body, startMemory)
-    else results.rss = { peak_mb: round(memory(pid).hwmMb, 1), start_mb: round(startMemory.rssMb, 1), end_mb: round(memory(pid).rssMb, 1), soak_seconds: 0 }
+    results.rss.peak_after_fixed_rate_mb = round(memory(pid).hwmMb, 1)
   } finally {
     await stop(child, 15_000)
     rmSync(dataDir, { recursive: true, force: true })
@@ -195,6 +208,8 @@ async function benchWrit(results) {
 /** The closed loop sustained for soakSeconds, sampling the server's RSS every 250 ms. */
 async function soak(pid, source, url, body, startMemory) {
   const expected = (results.writ?.per_s ?? 5000) * 1.25
+  // Presigned up front: a long soak needs assertions that live long enough (the server allows at most 300 s).
+  source.lifetime = Math.min(290, Math.max(120, options.soakSeconds + 60))
   prepare(source, expected, options.soakSeconds)
   const samples = []
   const t0 = performance.now()
@@ -212,6 +227,7 @@ async function soak(pid, source, url, body, startMemory) {
     },
   }))
   clearInterval(sampler)
+  source.lifetime = 120
   const end = memory(pid)
   samples.push({ t: (performance.now() - t0) / 1000, ...end })
   const window = Math.min(10, options.soakSeconds / 3)
@@ -270,7 +286,7 @@ async function benchOidcProvider(results) {
 const results = {}
 try {
   log(`node ${process.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; options ${JSON.stringify(options)}`)
-  await benchWrit(results)
+  if (!options.skipWrit) await benchWrit(results)
   if (!options.skipOidc) await benchOidcProvider(results)
 } catch (error) {
   log(`failed: ${error.stack ?? error}`)
@@ -307,6 +323,7 @@ const output = {
     rss_growth_mb: { target: `<= ${TARGETS.rss_growth_mb} between the first and last soak windows`, pass: pass(results.rss?.growth_mb, results.rss?.growth_mb <= TARGETS.rss_growth_mb) },
   },
   quick,
+  ...(options.serverRoot !== root ? { server_root: options.serverRoot } : {}),
   node: process.version,
   cpus: cpus().length,
   date: new Date().toISOString(),

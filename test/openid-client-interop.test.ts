@@ -46,7 +46,7 @@ describe('openid-client 6 against the token endpoint', () => {
       headers: { authorization: `Bearer ${server.app.bootstrapCredential as string}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         name, owner: 'x@example.com', team: 't', platform: 'custom',
-        capabilities: [{ id: 'tests.run', risk_level: 'low' }], jwks: { keys: [{ ...publicJwk, kid }] },
+        capabilities: [{ id: 'tests.run', risk_level: 'low' }], data_access: [{ resource: 'repo:acme/billing', access_type: 'write', sensitivity: 'internal' }], jwks: { keys: [{ ...publicJwk, kid }] },
       }),
     })
     expect(response.status, await response.clone().text()).toBe(201)

@@ -163,7 +163,7 @@ export async function registerAgent(adminUrl: string, adminToken: string, name: 
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       name, owner: 'x@example.com', team: 't', platform: 'custom',
-      capabilities: [{ id: 'tests.run', risk_level: 'low' }], jwks: { keys: [{ ...publicJwk, kid }] },
+      capabilities: [{ id: 'tests.run', risk_level: 'low' }], data_access: [{ resource: 'repo:acme/billing', access_type: 'write', sensitivity: 'internal' }], jwks: { keys: [{ ...publicJwk, kid }] },
     }),
     signal: AbortSignal.timeout(10_000),
   })

@@ -11,8 +11,9 @@ import { publicRoutes } from './http/public-routes.js'
 import { FileKeyManager } from './keys/file-key-manager.js'
 import type { KeyManager } from './keys/key-manager.js'
 import type { Logger } from './logger.js'
-import { BoundaryPolicyEngine } from './policy/boundary-policy-engine.js'
+import { ActivePolicy } from './policy/active-policy.js'
 import type { PolicyEngine } from './policy/policy-engine.js'
+import { approvalWebhook } from './oversight/approval-webhook.js'
 import { openStorage } from './storage/open-storage.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog } from './tokens/issuance-log.js'
@@ -62,7 +63,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     clock,
   })
   const bootstrapCredential = await bootstrapAdmin(storage, clock, dataDir)
-  const policy = options.policy ?? new BoundaryPolicyEngine()
+  const active = await ActivePolicy.load({ storage, clock, timeZone: config.policy.timeZone })
+  const policy: PolicyEngine & { version?: () => number } = options.policy ?? active
+  const { webhookUrl, webhookSecret, ...oversightSettings } = config.oversight
+  const notify = webhookUrl && webhookSecret ? approvalWebhook({ url: webhookUrl, secret: webhookSecret }, clock, logger) : () => undefined
   const cache = new AgentCache(storage.agents, clock)
   const log = new IssuanceLog(storage, clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
@@ -77,20 +81,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
         maxAgeSeconds: config.tokens.assertionMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
       },
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
+      hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
     },
   })
-  const adminApp = adminRoutes({ storage, clock, keys, cache, logger })
+  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval })
 
   const pruner = setInterval(() => {
     storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
   }, PRUNE_INTERVAL_MS)
   pruner.unref()
+  // Replicas sharing PostgreSQL pick up a set pushed through another one within the reload interval.
+  const reloader = setInterval(() => {
+    active.refresh().catch((error: unknown) => logger.error('policy reload failed; the previous set stays in force', { error: String(error) }))
+  }, config.policy.reloadIntervalMs)
+  reloader.unref()
 
   return {
     publicApp, adminApp, storage, keys, issuer, bootstrapCredential,
     async close() {
       ready = false
       clearInterval(pruner)
+      clearInterval(reloader)
       await log.flush()
       await storage.close()
     },

@@ -35,6 +35,7 @@ export interface TestApp {
   admin(method: string, path: string, body?: unknown): Promise<Response>
   register(document: Record<string, unknown>, algorithm?: 'ed25519' | 'p256'): Promise<TestAgent>
   token(fields: Record<string, string>): Promise<Response>
+  /** `extra.access` becomes the RFC 9396 `actions` member (read, write or delete); other members are form fields. */
   requestCapability(agent: TestAgent, action: string, resource: string, extra?: Record<string, string>): Promise<Response>
   close(): Promise<void>
 }
@@ -75,14 +76,15 @@ export async function createTestApp(options: { config?: ConfigInput; storage?: S
       }
     },
     async requestCapability(agent, action, resource, extra = {}) {
+      const { access, ...fields } = extra
       return token({
         grant_type: 'client_credentials',
         client_id: agent.agent.id,
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: await agent.assertion(),
-        authorization_details: JSON.stringify([{ type: 'writ_action', action, resource }]),
+        authorization_details: JSON.stringify([{ type: 'writ_action', action, resource, ...(access ? { actions: [access] } : {}) }]),
         task_id: 'T-42',
-        ...extra,
+        ...fields,
       })
     },
     close: () => app.close(),

@@ -46,6 +46,8 @@ export interface WritAction {
   action: string
   resource: string
   parameters?: Record<string, unknown>
+  /** RFC 9396 common field: the access needed on the resource, exactly one of read, write, delete. */
+  actions?: ['read' | 'write' | 'delete']
 }
 
 export interface TaskClaim {

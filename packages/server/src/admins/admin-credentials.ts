@@ -5,7 +5,8 @@ import type { Clock } from '../clock.js'
 import type { Storage } from '../storage/storage.js'
 import type { AdminIdentity } from './admin-identity.js'
 
-export const ADMIN_ROLES = ['admin', 'approver', 'auditor'] as const
+/** Built-in roles; any other role name (e.g. `release-manager`) is what identity documents name as approvers. */
+export const BUILT_IN_ROLES = ['admin', 'approver', 'auditor'] as const
 
 // Format `writ_admin_<id>_<secret>`: the id finds the row, the 256-bit secret is what proves possession. A fast hash
 // is enough for a random secret of that size (no dictionary to attack), and keeps admin calls cheap.

@@ -6,11 +6,11 @@ import type { AdminEnv } from '../http/admin-auth.js'
 import { readJson } from '../http/read-json.js'
 import type { Clock } from '../clock.js'
 import type { Storage } from '../storage/storage.js'
-import { ADMIN_ROLES, createAdmin, requireRole } from './admin-credentials.js'
+import { createAdmin, requireRole } from './admin-credentials.js'
 
 const createSchema = z.strictObject({
-  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9._@-]+$/),
-  roles: z.array(z.enum(ADMIN_ROLES)).min(1).max(8),
+  name: z.string().min(1).max(254).regex(/^[A-Za-z0-9._@+-]+$/),
+  roles: z.array(z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._@-]*$/, 'lowercase letters, digits and . _ @ - only')).min(1).max(8),
 })
 
 export function adminRoutes(storage: Storage, clock: Clock): Hono<AdminEnv> {

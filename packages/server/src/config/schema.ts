@@ -45,13 +45,36 @@ export const configSchema = z.strictObject({
     batchMaxSize: z.number().int().min(1).max(1_000).default(256)
       .describe('Most token issuances committed in one durable transaction (group commit).'),
   }).prefault({}),
+  policy: z.strictObject({
+    timeZone: z.string().min(1).default('UTC')
+      .describe('IANA time zone of context.time (hour, weekday, date) in policies.'),
+    reloadIntervalMs: z.number().int().min(100).default(5_000)
+      .describe('How often a replica checks storage for a policy set pushed through another replica.'),
+  }).prefault({}),
+  oversight: z.strictObject({
+    approvalTtlSeconds: z.number().int().min(30).max(86_400).default(600)
+      .describe('How long a held request waits for a human before it expires.'),
+    pollIntervalSeconds: z.number().int().min(1).max(60).default(5)
+      .describe('Minimum interval between polls of a held request (CIBA `interval`); faster polls get slow_down.'),
+    maxPendingPerAgent: z.number().int().min(1).max(1_000).default(20)
+      .describe('Open holds per agent; more are refused with 429 (approval-queue flood).'),
+    forbidOwnerApproval: z.boolean().default(true)
+      .describe("Refuse an approval by the admin whose name is the agent's owner (four-eyes)."),
+    webhookUrl: z.url().optional().describe('Notified (POST, JSON) when a request is held.'),
+    webhookSecret: z.string().min(16).optional()
+      .describe('HMAC-SHA256 key for the webhook signature header `Writ-Signature`. Secret; required with webhookUrl.'),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   }).prefault({}),
+}).superRefine((config, ctx) => {
+  if (config.oversight.webhookUrl && !config.oversight.webhookSecret) {
+    ctx.addIssue({ code: 'custom', path: ['oversight', 'webhookSecret'], message: 'required when oversight.webhookUrl is set' })
+  }
 })
 
 export type Config = z.infer<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>
 
 /** Paths of settings that are secrets: never printed, never defaulted. */
-export const SECRET_PATHS = ['storage.url', 'keys.encryptionKey'] as const
+export const SECRET_PATHS = ['storage.url', 'keys.encryptionKey', 'oversight.webhookSecret'] as const

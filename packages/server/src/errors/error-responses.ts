@@ -16,6 +16,7 @@ export function toWritError(error: unknown, logger: Logger): WritError {
 export function problemResponse(c: Context, error: WritError): Response {
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }
   if (error.code === 'ADMIN_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="writ-admin"'
+  retryAfter(error, headers)
   return c.body(JSON.stringify(error.toProblem()), error.status as 400, headers)
 }
 
@@ -23,5 +24,10 @@ export function oauthErrorResponse(c: Context, error: WritError): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' }
   // RFC 6749 §5.2: invalid_client answers 401 with a challenge naming the scheme the client tried.
   if (error.oauthError === 'invalid_client') headers['www-authenticate'] = 'Bearer error="invalid_client"'
+  retryAfter(error, headers)
   return c.body(JSON.stringify(error.toOAuth()), error.status as 400, headers)
+}
+
+function retryAfter(error: WritError, headers: Record<string, string>): void {
+  if (error.status === 429) headers['retry-after'] = String(error.extra.retry_after ?? 1)
 }

@@ -13,6 +13,9 @@ import type { KeyManager } from '../keys/key-manager.js'
 import type { Logger } from '../logger.js'
 import type { Storage } from '../storage/storage.js'
 import { adminAuth, type AdminEnv } from './admin-auth.js'
+import { approvalRoutes } from '../oversight/approval-routes.js'
+import type { ActivePolicy } from '../policy/active-policy.js'
+import { policyRoutes } from '../policy/policy-routes.js'
 
 /** Identity documents and policy sets are larger than token requests; still capped before parsing. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024
@@ -23,6 +26,8 @@ export interface AdminRoutesDeps {
   keys: KeyManager
   cache: AgentCache
   logger: Logger
+  policy: ActivePolicy
+  forbidOwnerApproval: boolean
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -36,6 +41,8 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', auditRoutes(deps.storage))
   app.route('/v1', keyRoutes(deps.keys, deps.storage, deps.clock))
   app.route('/v1', adminCredentialRoutes(deps.storage, deps.clock))
+  app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
+  app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))
   app.onError((error, c) => problemResponse(c, toWritError(error, deps.logger)))
   return app

@@ -6,6 +6,11 @@ export interface AuthorizationRequest {
   action: string
   resource: string
   parameters?: Record<string, unknown>
+  /**
+   * The access the action needs on the resource, when the request says so (RFC 9396 `actions`: one of read, write,
+   * delete); otherwise the boundary infers it from the action's verb.
+   */
+  accessType?: 'read' | 'write' | 'delete'
   task: { id: string; step?: string; purpose?: string }
   /** Epoch milliseconds of the request, from the injected clock. */
   timeMs: number

@@ -56,6 +56,13 @@ export class AuditRepository {
     return rows.reverse().map((r) => JSON.parse(r.record) as AuditRecord)
   }
 
+  /** Records of the given types at or after a time, in seq order, one page at a time. */
+  async since(timeMs: number, types: readonly string[], afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db.selectFrom('audit_events').select(['record']).where('time', '>=', timeMs)
+      .where('type', 'in', [...types]).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute()
+    return rows.map((r) => JSON.parse(r.record) as AuditRecord)
+  }
+
   async records(filter: { afterSeq?: number; limit: number; type?: string; taskId?: string }): Promise<AuditRecord[]> {
     let query = this.db.selectFrom('audit_events').select(['record']).where('seq', '>', filter.afterSeq ?? 0)
     if (filter.type) query = query.where('type', '=', filter.type)

@@ -5,6 +5,8 @@ import { AgentRepository } from './agent-repository.js'
 import { AdminRepository } from './admin-repository.js'
 import { TokenRepository } from './token-repository.js'
 import { AuditRepository } from './audit-repository.js'
+import { ApprovalRepository } from './approval-repository.js'
+import { PolicySetRepository } from './policy-set-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -14,6 +16,8 @@ export interface Repositories {
   admins: AdminRepository
   tokens: TokenRepository
   audit: AuditRepository
+  approvals: ApprovalRepository
+  policySets: PolicySetRepository
 }
 
 export interface Storage extends Repositories {
@@ -32,5 +36,7 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     admins: new AdminRepository(db),
     tokens: new TokenRepository(db),
     audit: new AuditRepository(db, driver),
+    approvals: new ApprovalRepository(db),
+    policySets: new PolicySetRepository(db),
   }
 }

@@ -62,6 +62,33 @@ export interface AuditHeadTable {
   hash: string
 }
 
+export interface PolicySetsTable {
+  version: number
+  files: string
+  hash: string
+  created_by: string
+  created_at: number
+  comment: string
+}
+
+export interface ApprovalsTable {
+  auth_req_id: string
+  agent_id: string
+  request: string
+  binding: string
+  status: string
+  approvers: string
+  reasons: string
+  created_at: number
+  expires_at: number
+  interval_seconds: number
+  last_poll_at: number | null
+  decided_by: string | null
+  decided_at: number | null
+  decision_note: string | null
+  token_jti: string | null
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -70,4 +97,6 @@ export interface Database {
   used_assertions: UsedAssertionsTable
   audit_events: AuditEventsTable
   audit_head: AuditHeadTable
+  policy_sets: PolicySetsTable
+  approvals: ApprovalsTable
 }

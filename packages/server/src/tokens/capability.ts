@@ -11,6 +11,8 @@ export const writActionSchema = z.strictObject({
   action: printable(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only'),
   resource: printable(256),
   parameters: z.record(z.string().max(128), z.unknown()).optional(),
+  // RFC 9396 §2.2 common field: the kind of access to the resource. Writ takes exactly one of its three levels.
+  actions: z.tuple([z.enum(['read', 'write', 'delete'])]).optional(),
 })
 
 /** RFC 9396: exactly one `writ_action` object; one token = one action on one resource. */

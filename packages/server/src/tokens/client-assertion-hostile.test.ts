@@ -110,7 +110,7 @@ describe('client assertion hostile battery', () => {
       grant_type: 'client_credentials',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: await build(),
-      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]),
+      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]),
       task_id: 'T-1',
     })
     expect(response.status).toBe(401)
@@ -127,7 +127,7 @@ describe('client assertion hostile battery', () => {
       grant_type: 'client_credentials',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: signEd(header(), claims()),
-      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]),
+      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]),
       task_id: 'T-1',
     })
     expect(response.status).toBe(200)
@@ -138,7 +138,7 @@ describe('client assertion hostile battery', () => {
       grant_type: 'client_credentials',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: signEd(header({ alg: 'Ed25519' }), claims({ aud: `${ISSUER}/oauth/token` })),
-      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]),
+      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]),
       task_id: 'T-1',
     })
     expect(response.status).toBe(200)

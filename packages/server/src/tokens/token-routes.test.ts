@@ -14,7 +14,7 @@ describe('POST /oauth/token', () => {
   afterEach(async () => t.close())
 
   it('issues an at+jwt for a declared action that jose verifies against the published JWKS', async () => {
-    const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { step_id: '3', task_purpose: 'run CI for PR 7' })
+    const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read', step_id: '3', task_purpose: 'run CI for PR 7' })
     expect(response.status).toBe(200)
     expect(response.headers.get('cache-control')).toBe('no-store')
     const body = await response.json() as { access_token: string; token_type: string; expires_in: number }
@@ -27,14 +27,14 @@ describe('POST /oauth/token', () => {
     expect(protectedHeader.alg).toBe('EdDSA')
     expect(payload).toMatchObject({
       sub: bot.agent.id, client_id: bot.agent.id,
-      authorization_details: [{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }],
+      authorization_details: [{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }],
       task: { id: 'T-42', step: '3', purpose: 'run CI for PR 7' },
     })
     expect(payload.exp! - payload.iat!).toBe(300)
   })
 
   it('records the issue in the audit chain with the jti and never the token', async () => {
-    const body = await (await t.requestCapability(bot, 'tests.run', 'repo:acme/billing')).json() as { access_token: string }
+    const body = await (await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })).json() as { access_token: string }
     const records = await t.storage.audit.tail(5)
     const issue = records.find((r) => r.type === 'token.issue')
     expect(issue).toMatchObject({ actor: { kind: 'agent', id: bot.agent.id }, action: 'tests.run', decision: { effect: 'allow' }, task: { id: 'T-42' } })
@@ -57,11 +57,11 @@ describe('POST /oauth/token', () => {
 
   it('refuses suspended and retired agents', async () => {
     expect((await t.admin('POST', `/v1/agents/${bot.agent.id}/suspend`)).status).toBe(200)
-    const suspended = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing')
+    const suspended = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })
     expect(suspended.status).toBe(403)
     expect(await suspended.json()).toMatchObject({ writ_code: 'AGENT_NOT_ACTIVE' })
     expect((await t.admin('POST', `/v1/agents/${bot.agent.id}/retire`)).status).toBe(200)
-    expect((await t.requestCapability(bot, 'tests.run', 'repo:acme/billing')).status).toBe(403)
+    expect((await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })).status).toBe(403)
     expect(await t.storage.tokens.countIssued()).toBe(0)
   })
 
@@ -69,7 +69,7 @@ describe('POST /oauth/token', () => {
     const assertion = await bot.assertion()
     const fields = {
       grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
-      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]), task_id: 'T-1',
+      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]), task_id: 'T-1',
     }
     const responses = await Promise.all(Array.from({ length: 50 }, () => t.token(fields)))
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1)
@@ -82,26 +82,25 @@ describe('POST /oauth/token', () => {
 
   it('fails closed: when the audit append fails, no token is returned and none is recorded', async () => {
     await sql`create trigger audit_fail before insert on audit_events begin select raise(fail, 'injected audit failure'); end`.execute(t.storage.db)
-    const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing')
+    const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })
     expect(response.status).toBe(503)
     const body = await response.json() as Record<string, unknown>
     expect(body).toMatchObject({ error: 'temporarily_unavailable', writ_code: 'AUDIT_UNAVAILABLE' })
     expect(body).not.toHaveProperty('access_token')
     expect(await t.storage.tokens.countIssued()).toBe(0)
     await sql`drop trigger audit_fail`.execute(t.storage.db)
-    expect((await t.requestCapability(bot, 'tests.run', 'repo:acme/billing')).status).toBe(200)
+    expect((await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })).status).toBe(200)
   })
 
   it('issues with an ES256 agent key as well', async () => {
     const ec = await t.register({ ...exampleDocument('support-assistant') }, 'p256')
-    const action = (exampleDocument('support-assistant').capabilities as Array<{ id: string }>)[0]?.id as string
-    expect((await t.requestCapability(ec, action, 'ticket:1')).status).toBe(200)
+    expect((await t.requestCapability(ec, 'ticket.update', 'tickets:1')).status).toBe(200)
   })
 
   it('signs with ES256 when configured', async () => {
     const es = await createTestApp({ config: { keys: { algorithm: 'ES256' } } })
     const agent = await es.register(exampleDocument('deploy-bot'))
-    const body = await (await es.requestCapability(agent, 'tests.run', 'repo:acme/billing')).json() as { access_token: string }
+    const body = await (await es.requestCapability(agent, 'tests.run', 'repo:acme/billing', { access: 'read' })).json() as { access_token: string }
     expect(decodeProtectedHeader(body.access_token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' })
     await es.close()
   })
@@ -134,7 +133,7 @@ describe('POST /oauth/token', () => {
       [{ resource: 'https://elsewhere.example' }, 'invalid_target'],
     ]
     for (const [override, error] of bad) {
-      const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', override)
+      const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read', ...override })
       expect(response.status, JSON.stringify(override)).toBe(400)
       expect((await response.json() as { error: string }).error).toBe(error)
     }

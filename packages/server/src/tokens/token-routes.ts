@@ -1,13 +1,14 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata } from '@writ/sdk'
+import { GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
 import type { KeyManager } from '../keys/key-manager.js'
 import type { Logger } from '../logger.js'
 import { readForm } from '../http/read-form.js'
 import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from './capability.js'
 import { mintCapability, type MintDeps } from './mint.js'
+import { redeemApproval } from '../oversight/redeem-approval.js'
 
 export interface TokenRoutesDeps {
   mint: MintDeps
@@ -33,11 +34,15 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
     try {
       const form = await readForm(c)
       const grantType = form.get('grant_type')
-      if (grantType !== GRANT_TYPES.clientCredentials) {
+      const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
+      let result
+      if (grantType === GRANT_TYPES.clientCredentials) {
+        result = await mintCapability(client, () => parseRequest(form, deps.audiences), deps.remoteAddress(c), deps.mint)
+      } else if (grantType === GRANT_TYPES.ciba) {
+        result = await redeemApproval(client, () => parsePoll(form), deps.remoteAddress(c), deps.mint)
+      } else {
         throw new WritError('GRANT_TYPE_UNSUPPORTED', grantType ? `grant_type \`${grantType.slice(0, 64)}\` is not supported` : 'grant_type is required')
       }
-      const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
-      const result = await mintCapability(client, () => parseRequest(form, deps.audiences), deps.remoteAddress(c), deps.mint)
       return c.json({
         access_token: result.token,
         token_type: 'Bearer',
@@ -66,6 +71,13 @@ function parseRequest(form: Map<string, string>, audiences: readonly string[]): 
   return { action, task: task.data, audience: resource ?? (audiences[0] as string) }
 }
 
+function parsePoll(form: Map<string, string>): { authReqId: string; action?: WritAction } {
+  const authReqId = form.get('auth_req_id')
+  if (!authReqId || !/^[A-Za-z0-9_-]{16,64}$/.test(authReqId)) throw new WritError('REQUEST_INVALID', 'auth_req_id is missing or malformed')
+  const details = form.get('authorization_details')
+  return details === undefined ? { authReqId } : { authReqId, action: parseAuthorizationDetails(details) }
+}
+
 function fieldName(key: PropertyKey | undefined): string {
   return key === 'id' ? 'task_id' : key === 'step' ? 'step_id' : key === 'purpose' ? 'task_purpose' : String(key)
 }
@@ -79,7 +91,8 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: [GRANT_TYPES.clientCredentials],
+    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba],
+    backchannel_token_delivery_modes_supported: ['poll'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
     authorization_details_types_supported: [WRIT_ACTION_TYPE],

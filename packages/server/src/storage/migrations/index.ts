@@ -1,7 +1,9 @@
 /** The numbered, forward-only migrations, in order. Add a file and a line; never edit a released one. */
 import type { Migration } from 'kysely'
 import * as initial from './001-initial.js'
+import * as policyAndApprovals from './002-policy-and-approvals.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-policy-and-approvals': policyAndApprovals,
 }

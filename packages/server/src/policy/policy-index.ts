@@ -1,0 +1,241 @@
+/**
+ * Narrowing: for each request, the only policies that can apply, evaluated as their own preparsed Cedar set.
+ *
+ * INVARIANT (the narrowing statement): evaluating the candidate set gives the same decision, determining policies and
+ * erroring policies as evaluating the whole set. A policy is left out only when its scope (action, principal or
+ * resource uid) or one of the *leading* conjuncts of its first `when` clause is false for the request, where a leading
+ * conjunct is an equality (or set-literal membership) between a string literal and a request fact that is always
+ * present (`resource.type`, `principal.team`, `context.access_type`, ...). Cedar evaluates the scope, then the
+ * conditions left to right, and `&&` short-circuits; such conjuncts cannot raise an error, so a policy left out could
+ * neither be satisfied nor report an error. Inside a candidate set every member's pins hold, so the set evaluates each
+ * policy with its pinned conjuncts removed (`true && rest` is `rest`), and the request need not carry what only they
+ * read. policy-index.test.ts checks the statement on random policy sets and requests.
+ */
+import { preparsePolicySet, type Expr, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
+import { ALL_NEEDS, emptyNeeds, mergeNeeds, needsOf, type Needs } from './attribute-needs.js'
+import { AGENT_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
+import { resourceTypeOf } from './permission-boundary.js'
+import type { CompiledPolicy } from './validate-policies.js'
+
+/** Request facts known before Cedar runs, each always present, that a policy can be pinned to. */
+export interface PinFacts {
+  principal: string
+  'principal.name': string
+  'principal.owner': string
+  'principal.team': string
+  'principal.platform': string
+  resource: string
+  'resource.type': string
+  'resource.sensitivity': string
+  'context.access_type': string
+  'context.risk_level': string
+  'context.time.weekday': string
+}
+export type PinFact = keyof PinFacts
+
+/** The policy applies only when the request's `fact` is one of `values`. */
+export interface Pin {
+  fact: PinFact
+  values: ReadonlySet<string>
+}
+
+export interface IndexedPolicy extends CompiledPolicy {
+  /** Position in the whole set. */
+  order: number
+  pins: readonly Pin[]
+  /** The policy as candidate sets evaluate it: without its pinned conjuncts (or its text, when nothing was removed). */
+  narrowed: PolicyJson | string
+  /** What `narrowed` reads. */
+  needs: Needs
+}
+
+export interface CandidateSet {
+  setId: string
+  /** What the candidate policies can read; the request carries only that. */
+  needs: Readonly<Needs>
+  size: number
+}
+
+// Distinct candidate sets kept preparsed; beyond this the least recently used is released and rebuilt on demand.
+// The count is bounded by the policies anyway (pins only compare with literals); this bounds memory as well.
+const MAX_SETS = 4_096
+let serial = 0
+
+export class PolicyIndex {
+  readonly policies: readonly IndexedPolicy[]
+  private readonly prefix = `writ-policy-${++serial}`
+  private readonly byAction = new Map<string, readonly IndexedPolicy[]>()
+  private readonly unscoped: readonly IndexedPolicy[]
+  private readonly sets = new Map<string, CandidateSet>()
+  private nextSet = 0
+  private readonly whole: CandidateSet | undefined
+
+  /** `narrow: false` keeps one whole set evaluated with every attribute: the reference the narrowing is tested against. */
+  constructor(compiled: readonly CompiledPolicy[], readonly narrow = true) {
+    this.policies = compiled.map((policy, order) => {
+      const { pins, narrowed } = narrowPolicy(policy.json)
+      // JSON carries Longs as JS numbers: a literal past 2^53 would change, so such a policy keeps its text.
+      if (narrowed === policy.json || !hasOnlySafeNumbers(policy.json)) return { ...policy, order, pins, narrowed: policy.text, needs: needsOf(policy.json) }
+      return { ...policy, order, pins, narrowed, needs: needsOf(narrowed) }
+    })
+    this.unscoped = this.policies.filter((policy) => policy.actions === 'all')
+    const literals = new Set(this.policies.flatMap((policy) => (policy.actions === 'all' ? [] : policy.actions)))
+    for (const action of literals) {
+      this.byAction.set(action, this.policies.filter((policy) => policy.actions === 'all' || policy.actions.includes(action)))
+    }
+    this.whole = narrow ? undefined : this.prepare(this.policies, this.policies.map((policy) => policy.order).join(','), ALL_NEEDS, false)
+  }
+
+  /** The set to evaluate for this request; undefined when no policy can apply (deny by default). */
+  candidates(action: string, facts: Readonly<PinFacts>): CandidateSet | undefined {
+    if (!this.narrow) return this.whole
+    const bucket = this.byAction.get(action) ?? this.unscoped
+    const members: IndexedPolicy[] = []
+    let signature = ''
+    for (const policy of bucket) {
+      if (!applies(policy, facts)) continue
+      members.push(policy)
+      signature += `${policy.order},`
+    }
+    if (members.length === 0) return undefined
+    const cached = this.sets.get(signature)
+    if (cached !== undefined) {
+      this.sets.delete(signature)
+      this.sets.set(signature, cached)
+      return cached
+    }
+    return this.prepare(members, signature, members.reduce((needs, policy) => mergeNeeds(needs, policy.needs), emptyNeeds()), true)
+  }
+
+  /** Every preparsed set id, so that the owner can release them. */
+  setIds(): string[] {
+    return [...this.sets.values()].map((set) => set.setId)
+  }
+
+  private prepare(members: readonly IndexedPolicy[], signature: string, needs: Readonly<Needs>, narrowed: boolean): CandidateSet {
+    const setId = `${this.prefix}-${this.nextSet++}`
+    const policies = Object.fromEntries(members.map((policy) => [policy.id, narrowed ? policy.narrowed : policy.text]))
+    const answer = preparsePolicySet(setId, { staticPolicies: policies })
+    if (answer.type === 'failure') throw new Error(`cedar refused a validated policy set: ${answer.errors.map((e) => e.message).join('; ')}`)
+    const set: CandidateSet = { setId, needs, size: members.length }
+    this.sets.set(signature, set)
+    if (this.sets.size > MAX_SETS) {
+      const [oldest, evicted] = this.sets.entries().next().value as [string, CandidateSet]
+      this.sets.delete(oldest)
+      preparsePolicySet(evicted.setId, { staticPolicies: {} })
+    }
+    return set
+  }
+}
+
+function hasOnlySafeNumbers(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isSafeInteger(value)
+  if (typeof value !== 'object' || value === null) return true
+  return Object.values(value).every(hasOnlySafeNumbers)
+}
+
+function applies(policy: IndexedPolicy, facts: Readonly<PinFacts>): boolean {
+  for (const pin of policy.pins) if (!pin.values.has(facts[pin.fact])) return false
+  return true
+}
+
+const PIN_PATHS: Readonly<Record<string, PinFact>> = {
+  'principal.name': 'principal.name',
+  'principal.owner': 'principal.owner',
+  'principal.team': 'principal.team',
+  'principal.platform': 'principal.platform',
+  'resource.id': 'resource',
+  'resource.type': 'resource.type',
+  'resource.sensitivity': 'resource.sensitivity',
+  'context.access_type': 'context.access_type',
+  'context.risk_level': 'context.risk_level',
+  'context.time.weekday': 'context.time.weekday',
+}
+
+/** The pins of a policy: its principal and resource scope, and the pinnable leading conjuncts of its first `when`. */
+export function pinsOf(json: PolicyJson): Pin[] {
+  return narrowPolicy(json).pins
+}
+
+/** The policy's pins, and the policy without the conjuncts they stand for. */
+export function narrowPolicy(json: PolicyJson): { pins: Pin[]; narrowed: PolicyJson } {
+  const pins: Pin[] = []
+  const principal = scopeUid(json.principal)
+  if (principal?.type === AGENT_TYPE) pins.push({ fact: 'principal', values: new Set([principal.id]) })
+  const resource = scopeUid(json.resource)
+  if (resource?.type === RESOURCE_TYPE) pins.push({ fact: 'resource', values: new Set([resource.id]) })
+  const [first, ...others] = json.conditions
+  if (first?.kind !== 'when') return { pins, narrowed: json }
+  const before = pins.length
+  const rest = conjuncts(first.body)
+  // Only a prefix: past the first conjunct that might raise an error, a false pin would hide that error.
+  while (rest[0] !== undefined) {
+    const pin = pinOf(rest[0])
+    if (pin === undefined) break
+    pins.push(pin)
+    rest.shift()
+  }
+  if (pins.length === before) return { pins, narrowed: json }
+  const body = rest.reduce<Expr | undefined>((left, right) => (left === undefined ? right : { '&&': { left, right } }), undefined)
+  return { pins, narrowed: { ...json, conditions: [{ kind: 'when', body: body ?? { Value: true } }, ...others] } }
+}
+
+/** Shorthand used by tests and docs: the resource type a policy is pinned to, if exactly one. */
+export function pinnedResourceType(json: PolicyJson): string | undefined {
+  for (const pin of pinsOf(json)) {
+    if (pin.fact === 'resource' && pin.values.size === 1) return resourceTypeOf([...pin.values][0] ?? '')
+    if (pin.fact === 'resource.type' && pin.values.size === 1) return [...pin.values][0]
+  }
+  return undefined
+}
+
+function scopeUid(scope: PolicyJson['principal'] | PolicyJson['resource']): { type: string; id: string } | undefined {
+  if (scope.op !== '==' || !('entity' in scope)) return undefined
+  return '__entity' in scope.entity ? scope.entity.__entity : scope.entity
+}
+
+/** `(a && b) && c` and `a && (b && c)` both evaluate a, b, c in that order, stopping at the first false. */
+function conjuncts(expr: Expr): Expr[] {
+  const and = (expr as { '&&'?: { left: Expr; right: Expr } })['&&']
+  return and === undefined ? [expr] : [...conjuncts(and.left), ...conjuncts(and.right)]
+}
+
+function pinOf(expr: Expr): Pin | undefined {
+  const equal = (expr as { '=='?: { left: Expr; right: Expr } })['==']
+  if (equal !== undefined) return equalityPin(equal.left, equal.right) ?? equalityPin(equal.right, equal.left)
+  const contains = (expr as { contains?: { left: Expr; right: Expr } }).contains
+  if (contains !== undefined) {
+    const fact = factOf(contains.right)
+    const elements = (contains.left as { Set?: Expr[] }).Set
+    if (fact === undefined || elements === undefined) return undefined
+    const values = elements.map((element) => (element as { Value?: unknown }).Value)
+    return values.every((value): value is string => typeof value === 'string') ? { fact, values: new Set(values) } : undefined
+  }
+  return undefined
+}
+
+function equalityPin(side: Expr, other: Expr): Pin | undefined {
+  const variable = (side as { Var?: unknown }).Var
+  const literal = (other as { Value?: unknown }).Value
+  if (variable === 'principal' || variable === 'resource') {
+    const uid = (literal as { __entity?: { type: string; id: string } } | undefined)?.__entity
+    const type = variable === 'principal' ? AGENT_TYPE : RESOURCE_TYPE
+    return uid?.type === type ? { fact: variable, values: new Set([uid.id]) } : undefined
+  }
+  const fact = factOf(side)
+  return fact !== undefined && typeof literal === 'string' ? { fact, values: new Set([literal]) } : undefined
+}
+
+function factOf(expr: Expr): PinFact | undefined {
+  const path: string[] = []
+  let current = expr
+  for (;;) {
+    const dot = (current as { '.'?: { left: Expr; attr: string } })['.']
+    if (dot === undefined) break
+    path.unshift(dot.attr)
+    current = dot.left
+  }
+  const root = (current as { Var?: unknown }).Var
+  if (typeof root !== 'string' || path.length === 0) return undefined
+  return PIN_PATHS[`${root}.${path.join('.')}`]
+}

@@ -1,0 +1,101 @@
+/** Signs a capability token and makes it durable with its audit record; shared by the direct and approved paths. */
+import { TOKEN_TYPES, WritError, type CapabilityClaims } from '@writ/sdk'
+import type { Agent } from '../agents/agent-document.js'
+import type { AuditEvent } from '../audit/audit-record.js'
+import type { Clock } from '../clock.js'
+import type { KeyManager } from '../keys/key-manager.js'
+import type { Decision } from '../policy/policy-engine.js'
+import { capabilityClaims, type CapabilityRequest } from './capability.js'
+import type { IssuanceEntry, IssuanceLog, IssuanceOutcome } from './issuance-log.js'
+
+export interface IssueDeps {
+  keys: KeyManager
+  log: IssuanceLog
+  clock: Clock
+  issuer: string
+  ttlSeconds: number
+}
+
+export interface IssuedCapability {
+  token: string
+  claims: CapabilityClaims
+}
+
+export interface Assertion {
+  clientId: string
+  jti: string
+  expiresAtMs: number
+}
+
+export async function issueToken(
+  agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion, context: DecisionContext, deps: IssueDeps,
+  extra: { spendApproval?: { authReqId: string }; data?: Record<string, unknown> } = {},
+): Promise<IssuedCapability> {
+  const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowSeconds(), deps.ttlSeconds)
+  const token = deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
+  await commitOrThrow(deps.log, {
+    assertion,
+    agent: { id: agent.id, version: agent.version },
+    token: {
+      jti: claims.jti, agent_id: agent.id, task_id: request.task.id, action: request.action.action,
+      resource: request.action.resource, audience: request.audience, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000, parent_jti: null,
+    },
+    ...(extra.spendApproval ? { spendApproval: extra.spendApproval } : {}),
+    audit: decisionRecord('token.issue', agent, request, decision, context, {
+      token: { jti: claims.jti, exp: claims.exp },
+      data: { aud: request.audience, kid: deps.keys.current().kid, ...extra.data },
+    }),
+  })
+  return { token, claims }
+}
+
+/** What the decision saw besides the request: recorded so `writ policy test --against-audit` can replay it. */
+export interface DecisionContext {
+  timeMs: number
+  sourceIp?: string
+  policyVersion?: number
+}
+
+export function decisionRecord(
+  type: string, agent: Agent, request: CapabilityRequest, decision: Decision, context: DecisionContext,
+  more: Partial<AuditEvent> = {},
+): AuditEvent {
+  const task: NonNullable<AuditEvent['task']> = { id: request.task.id }
+  if (request.task.step !== undefined) task.step = request.task.step
+  return {
+    type,
+    actor: { kind: 'agent', id: agent.id },
+    task,
+    action: request.action.action,
+    resource: request.action.resource,
+    decision: { effect: decision.effect, reasons: decision.reasons },
+    ...more,
+    data: {
+      policies: decision.policies,
+      // Replay inputs: the agent version (its document is kept), the time, the peer and the free-text purpose.
+      policy_context: {
+        agent_version: agent.version,
+        effect: decision.effect,
+        time_ms: context.timeMs,
+        ...(context.sourceIp ? { source_ip: context.sourceIp } : {}),
+        ...(request.task.purpose ? { task_purpose: request.task.purpose } : {}),
+        ...(request.action.parameters ? { parameters: request.action.parameters } : {}),
+        ...(request.action.actions ? { access_type: request.action.actions[0] } : {}),
+        ...(context.policyVersion !== undefined ? { policy_version: context.policyVersion } : {}),
+        audience: request.audience,
+      },
+      ...more.data,
+    },
+  }
+}
+
+export async function commitOrThrow(log: IssuanceLog, entry: IssuanceEntry): Promise<void> {
+  const outcome: IssuanceOutcome = await log.commit(entry)
+  switch (outcome) {
+    case 'committed': return
+    case 'assertion_replayed': throw new WritError('CLIENT_ASSERTION_REPLAYED', 'the client assertion was already used', { reasons: [outcome] })
+    case 'agent_not_active': throw new WritError('AGENT_NOT_ACTIVE', 'the agent is not active', { reasons: [outcome] })
+    case 'agent_changed': throw new WritError('AGENT_NOT_ACTIVE', 'the agent changed while the request was decided; retry', { reasons: [outcome] })
+    case 'approval_unavailable': throw new WritError('APPROVAL_NOT_FOUND', 'the approval was already used or has expired', { reasons: [outcome] })
+  }
+}
