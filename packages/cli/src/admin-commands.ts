@@ -4,7 +4,9 @@ import type { CliContext } from './cli-context.js'
 import { formatFields, formatJson, printable } from './output.js'
 import { adminClientFor, locateServer, type GlobalOptions } from './server-locator.js'
 
-const ROLES = ['admin', 'approver', 'auditor'] as const
+// Built-in roles; any other name is a role that identity documents can name as approvers (`release-manager`).
+const BUILT_IN_ROLES = ['admin', 'approver', 'auditor'] as const
+const ROLE = /^[a-z0-9][a-z0-9._@-]{0,63}$/
 
 interface CreatedAdmin {
   id: string
@@ -20,7 +22,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
   admin.command('create')
     .description('create an admin credential with one or more roles; the credential is shown once')
     .requiredOption('--name <name>', 'who or what will use it')
-    .requiredOption('--role <role>', `a role (${ROLES.join(', ')}); repeat for several`, collectRole, [])
+    .requiredOption('--role <role>', `a role: ${BUILT_IN_ROLES.join(', ')}, or one that identity documents name as approvers (e.g. release-manager); repeat for several`, collectRole, [])
     .option('--json', 'print the API response (with the credential) as JSON')
     .action(async (options: { name: string; role: string[]; json?: boolean }, command: Command) => {
       const created = await client(command).post<CreatedAdmin>('/v1/admins', { name: options.name, roles: options.role })
@@ -41,6 +43,6 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
 }
 
 function collectRole(value: string, previous: string[]): string[] {
-  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(', ')}`)
+  if (!ROLE.test(value)) throw new InvalidArgumentError('a role is lowercase letters, digits and . _ @ - (e.g. release-manager)')
   return previous.includes(value) ? previous : [...previous, value]
 }

@@ -15,6 +15,11 @@ export function printable(value: unknown): string {
   return text.replace(UNSAFE, (c) => NAMED[c] ?? unicodeEscape(c))
 }
 
+/** One line of a text file (policy source, a schema) as safe output: like printable(), but a tab stays a tab. */
+export function printableLine(line: string): string {
+  return line.split('\t').map(printable).join('\t')
+}
+
 /** Pretty JSON that is still valid JSON and carries no raw control or direction characters. */
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, unicodeEscape)

@@ -3,11 +3,13 @@ import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
 import { registerAdminCommands } from './admin-commands.js'
 import { registerAgentCommands } from './agent-commands.js'
+import { registerApprovalCommands } from './approval-commands.js'
 import { registerAuditCommands } from './audit-commands.js'
 import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerKeysCommands } from './keys-commands.js'
+import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerTokenCommands } from './token-commands.js'
@@ -33,6 +35,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerServeCommand(program, ctx)
   registerAgentCommands(program, ctx)
   registerTokenCommands(program, ctx)
+  registerPolicyCommands(program, ctx)
+  registerApprovalCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerAdminCommands(program, ctx)

@@ -38,6 +38,8 @@ export interface App {
   adminApp: Hono<AdminEnv>
   storage: Storage
   keys: KeyManager
+  /** The policy set in force (Cedar, within each agent's permission boundary). */
+  policy: ActivePolicy
   issuer: string
   /** The bootstrap credential when this start created it (shown once by the caller). */
   bootstrapCredential: string | undefined
@@ -97,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   reloader.unref()
 
   return {
-    publicApp, adminApp, storage, keys, issuer, bootstrapCredential,
+    publicApp, adminApp, storage, keys, policy: active, issuer, bootstrapCredential,
     async close() {
       ready = false
       clearInterval(pruner)

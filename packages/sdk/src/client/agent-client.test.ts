@@ -129,6 +129,116 @@ describe('createAgentClient', () => {
   })
 })
 
+describe('waiting for a human approval (CIBA poll mode)', () => {
+  const AUTH_REQ_ID = 'hold_0123456789abcdef'
+  const held = { status: 400, body: { error: 'authorization_pending', error_description: 'the request waits for a human approval', writ_code: 'APPROVAL_PENDING', auth_req_id: AUTH_REQ_ID, expires_in: 600, interval: 5, reasons: ['oversight_required:deploy.run'] } }
+  const request = { action: 'deploy.run', resource: 'service:billing', taskId: 'T-9' }
+  const granted = { status: 200, body: { access_token: 'approved.token.here', token_type: 'Bearer', expires_in: 300, authorization_details: [{ type: 'writ_action', action: 'deploy.run', resource: 'service:billing' }] } }
+
+  /** The first request is held; each poll gets the next scripted answer. */
+  function script(...polls: { status: number; body: unknown }[]) {
+    answer = (form) => (form.get('grant_type') === 'client_credentials' ? held : polls.shift() ?? held)
+  }
+  function client() {
+    const sleeps: number[] = []
+    const agent = createAgentClient({ issuer, agentId: 'agent-7', privateKey: agentKey('ed25519').privateJwk, sleep: async (ms) => { sleeps.push(ms) } })
+    return { agent, sleeps }
+  }
+  const polls = () => seen.filter((s) => s.path === '/oauth/token' && s.form.get('grant_type') === 'urn:openid:params:grant-type:ciba').map((s) => s.form)
+
+  it('without waitForApproval a held request throws APPROVAL_PENDING with the CIBA members', async () => {
+    script()
+    const error = await client().agent.requestCapability(request).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WritError)
+    expect(error).toMatchObject({ code: 'APPROVAL_PENDING', reasons: ['oversight_required:deploy.run'], extra: { auth_req_id: AUTH_REQ_ID, expires_in: 600, interval: 5 } })
+    expect(polls()).toHaveLength(0)
+  })
+
+  it('polls at the interval, adds 5 s after slow_down, and returns the token once approved', async () => {
+    script(
+      { status: 400, body: { ...held.body, interval: 5 } },
+      { status: 400, body: { error: 'slow_down', error_description: 'poll at most every 10 s', writ_code: 'APPROVAL_SLOW_DOWN', interval: 10 } },
+      { status: 400, body: { error: 'slow_down' } },
+      granted,
+    )
+    const { agent, sleeps } = client()
+    const pending: unknown[] = []
+    const grant = await agent.requestCapability(request, { waitForApproval: { timeoutMs: 120_000, onPending: (info) => pending.push(info) } })
+    expect(grant).toMatchObject({ accessToken: 'approved.token.here', expiresIn: 300 })
+    expect(pending).toEqual([{ authReqId: AUTH_REQ_ID, expiresIn: 600, interval: 5 }])
+    expect(sleeps).toEqual([5_000, 5_000, 10_000, 15_000])
+    const forms = polls()
+    expect(forms).toHaveLength(4)
+    for (const form of forms) {
+      expect(Object.fromEntries(form)).toMatchObject({ auth_req_id: AUTH_REQ_ID, client_id: 'agent-7', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' })
+      // The poll names the request it waits for, so an approval for another request cannot be redeemed by it.
+      expect(JSON.parse(form.get('authorization_details')!)).toEqual([{ type: 'writ_action', action: 'deploy.run', resource: 'service:billing' }])
+    }
+    expect(new Set(forms.map((form) => form.get('client_assertion'))).size).toBe(4)
+  })
+
+  it('stops with APPROVAL_DENIED when a human denies', async () => {
+    script({ status: 400, body: { error: 'access_denied', error_description: 'a human denied the request', writ_code: 'APPROVAL_DENIED', reasons: ['approval_denied'] } })
+    const { agent, sleeps } = client()
+    await expect(agent.requestCapability(request, { waitForApproval: { timeoutMs: 60_000 } }))
+      .rejects.toMatchObject({ code: 'APPROVAL_DENIED', reasons: ['approval_denied'] })
+    expect(sleeps).toEqual([5_000])
+  })
+
+  it('stops with APPROVAL_EXPIRED when the held request expires, and with APPROVAL_NOT_FOUND on invalid_grant', async () => {
+    script({ status: 400, body: { error: 'authorization_pending', writ_code: 'APPROVAL_PENDING', auth_req_id: AUTH_REQ_ID, interval: 5 } }, { status: 400, body: { error: 'expired_token', writ_code: 'APPROVAL_EXPIRED' } })
+    await expect(client().agent.requestCapability(request, { waitForApproval: { timeoutMs: 60_000 } })).rejects.toMatchObject({ code: 'APPROVAL_EXPIRED' })
+    script({ status: 400, body: { error: 'invalid_grant' } })
+    await expect(client().agent.requestCapability(request, { waitForApproval: { timeoutMs: 60_000 } })).rejects.toMatchObject({ code: 'APPROVAL_NOT_FOUND' })
+  })
+
+  it('gives up at timeoutMs with APPROVAL_PENDING saying the wait timed out, and never polls early', async () => {
+    script()
+    const { agent, sleeps } = client()
+    const error = await agent.requestCapability(request, { waitForApproval: { timeoutMs: 12_000 } }).catch((e: unknown) => e) as WritError
+    expect(error).toBeInstanceOf(WritError)
+    expect(error.code).toBe('APPROVAL_PENDING')
+    expect(error.detail).toMatch(/^the wait for approval timed out after 10 s; `hold_0123456789abcdef` is still pending$/)
+    expect(error.reasons).toEqual(['approval_wait_timeout', 'oversight_required:deploy.run'])
+    expect(error.extra).toMatchObject({ auth_req_id: AUTH_REQ_ID, expires_in: 590, interval: 5 })
+    expect(sleeps).toEqual([5_000, 5_000])
+    expect(polls()).toHaveLength(2)
+  })
+
+  it('keeps polling through a network failure', async () => {
+    let failed = false
+    const agent = createAgentClient({
+      issuer, agentId: 'agent-7', privateKey: agentKey('ed25519').privateJwk, sleep: async () => undefined,
+      fetch: async (input, init) => {
+        if (!failed && String(init?.body ?? '').includes('grant-type%3Aciba')) {
+          failed = true
+          throw new TypeError('fetch failed')
+        }
+        return fetch(input, init)
+      },
+    })
+    script(granted)
+    await expect(agent.requestCapability(request, { waitForApproval: { timeoutMs: 60_000 } })).resolves.toMatchObject({ accessToken: 'approved.token.here' })
+    expect(failed).toBe(true)
+  })
+
+  it('pollApproval polls once with the CIBA grant', async () => {
+    script({ status: 400, body: { error: 'authorization_pending', writ_code: 'APPROVAL_PENDING', auth_req_id: AUTH_REQ_ID, expires_in: 300, interval: 5 } }, granted)
+    const { agent } = client()
+    await expect(agent.pollApproval(AUTH_REQ_ID)).rejects.toMatchObject({ code: 'APPROVAL_PENDING', extra: { auth_req_id: AUTH_REQ_ID } })
+    await expect(agent.pollApproval(AUTH_REQ_ID)).resolves.toMatchObject({ accessToken: 'approved.token.here' })
+    const forms = polls()
+    expect(forms.map((form) => form.has('authorization_details'))).toEqual([false, false])
+    expect(forms.every((form) => form.get('auth_req_id') === AUTH_REQ_ID)).toBe(true)
+  })
+
+  it('refuses a malformed timeout with a TypeError before sending anything', async () => {
+    const { agent } = client()
+    await expect(agent.requestCapability(request, { waitForApproval: { timeoutMs: Number.NaN } })).rejects.toThrow(TypeError)
+    expect(seen.some((s) => s.path === '/oauth/token')).toBe(false)
+  })
+})
+
 describe('signClientAssertion', () => {
   it('signs iss = sub = agent id, aud = issuer, a unique jti and the requested lifetime', async () => {
     const { privateJwk, publicKey } = agentKey('ed25519')

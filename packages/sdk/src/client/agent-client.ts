@@ -1,4 +1,4 @@
-/** The agent's side of Writ: discover the token endpoint, authenticate with a client assertion, ask for one capability. */
+/** The agent's side of Writ: discover the token endpoint, authenticate with a client assertion, ask for one capability, wait for a human when held. */
 import type { JsonWebKey } from 'node:crypto'
 import { WritError } from '../errors/writ-error.js'
 import {
@@ -9,6 +9,9 @@ import {
   type WritAction,
 } from '../wire/profile.js'
 import { signClientAssertion } from './client-assertion.js'
+import { checkWaitOptions, waitForApproval, type WaitForApprovalOptions } from './wait-for-approval.js'
+
+export { pendingInfo, type ApprovalPendingInfo, type WaitForApprovalOptions } from './wait-for-approval.js'
 
 export interface AgentClientOptions {
   /** Writ's issuer identifier; metadata is read from `${issuer}/.well-known/oauth-authorization-server`. */
@@ -19,12 +22,16 @@ export interface AgentClientOptions {
   fetch?: typeof fetch
   /** Current time in epoch seconds; for tests. */
   now?: () => number
+  /** Waits between approval polls; for tests, which must not wait real seconds. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 export interface CapabilityRequest {
   action: string
   resource: string
   parameters?: Record<string, unknown>
+  /** The access the action needs on the resource (RFC 9396 `actions`); by default the server infers it from the verb. */
+  access?: 'read' | 'write' | 'delete'
   taskId: string
   stepId?: string
   taskPurpose?: string
@@ -39,8 +46,19 @@ export interface CapabilityGrant {
   authorizationDetails: WritAction[]
 }
 
+export interface RequestCapabilityOptions {
+  /** Without it a held request throws WritError APPROVAL_PENDING; with it the client polls until a human decides. */
+  waitForApproval?: WaitForApprovalOptions
+}
+
 export interface AgentClient {
-  requestCapability(request: CapabilityRequest): Promise<CapabilityGrant>
+  requestCapability(request: CapabilityRequest, options?: RequestCapabilityOptions): Promise<CapabilityGrant>
+  /**
+   * One CIBA poll for a held request: the grant once approved, else the WritError the server answered
+   * (APPROVAL_PENDING, APPROVAL_SLOW_DOWN, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_NOT_FOUND, POLICY_DENIED).
+   * Passing the original request binds the poll to it: the server refuses an approval granted for another one.
+   */
+  pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant>
 }
 
 const REQUEST_TIMEOUT_MS = 10_000
@@ -49,6 +67,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   if (typeof options.issuer !== 'string' || !/^https?:\/\//.test(options.issuer)) throw new TypeError('issuer must be an http(s) url')
   if (typeof options.agentId !== 'string' || options.agentId.length === 0) throw new TypeError('agentId must be a non-empty string')
   const fetchImpl = options.fetch ?? fetch
+  const sleep = options.sleep ?? realSleep
   const metadataUrl = `${options.issuer.replace(/\/$/, '')}/.well-known/oauth-authorization-server`
   let metadata: Promise<AuthorizationServerMetadata> | undefined
 
@@ -61,7 +80,8 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return metadata
   }
 
-  async function requestCapability(request: CapabilityRequest): Promise<CapabilityGrant> {
+  /** Posts one token request, authenticated with a fresh client assertion (Writ accepts each one exactly once). */
+  async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
     const { token_endpoint: tokenEndpoint } = await discover()
     const assertion = await signClientAssertion({
       privateKey: options.privateKey,
@@ -69,20 +89,12 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
       audience: options.issuer,
       ...(options.now !== undefined && { now: options.now }),
     })
-    const detail: Record<string, unknown> = { type: WRIT_ACTION_TYPE, action: request.action, resource: request.resource }
-    if (request.parameters !== undefined) detail.parameters = request.parameters
     const form = new URLSearchParams({
-      grant_type: GRANT_TYPES.clientCredentials,
+      ...fields,
       client_id: options.agentId,
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: assertion,
-      authorization_details: JSON.stringify([detail]),
-      task_id: request.taskId,
     })
-    if (request.stepId !== undefined) form.set('step_id', request.stepId)
-    if (request.taskPurpose !== undefined) form.set('task_purpose', request.taskPurpose)
-    if (request.audience !== undefined) form.set('resource', request.audience)
-
     const response = await send(fetchImpl, tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -93,7 +105,44 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return toGrant(body)
   }
 
-  return { requestCapability }
+  async function pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant> {
+    if (typeof authReqId !== 'string' || authReqId.length === 0) throw new TypeError('authReqId must be a non-empty string')
+    const fields: Record<string, string> = { grant_type: GRANT_TYPES.ciba, auth_req_id: authReqId }
+    if (request !== undefined) fields.authorization_details = JSON.stringify([actionDetail(request)])
+    return token(fields)
+  }
+
+  async function requestCapability(request: CapabilityRequest, requestOptions: RequestCapabilityOptions = {}): Promise<CapabilityGrant> {
+    const wait = requestOptions.waitForApproval
+    if (wait !== undefined) checkWaitOptions(wait)
+    const fields: Record<string, string> = {
+      grant_type: GRANT_TYPES.clientCredentials,
+      authorization_details: JSON.stringify([actionDetail(request)]),
+      task_id: request.taskId,
+    }
+    if (request.stepId !== undefined) fields.step_id = request.stepId
+    if (request.taskPurpose !== undefined) fields.task_purpose = request.taskPurpose
+    if (request.audience !== undefined) fields.resource = request.audience
+    try {
+      return await token(fields)
+    } catch (error) {
+      if (wait === undefined || !(error instanceof WritError) || error.code !== 'APPROVAL_PENDING') throw error
+      return waitForApproval(error, wait, { poll: (authReqId) => pollApproval(authReqId, request), sleep })
+    }
+  }
+
+  return { requestCapability, pollApproval }
+}
+
+function actionDetail(request: CapabilityRequest): Record<string, unknown> {
+  const detail: Record<string, unknown> = { type: WRIT_ACTION_TYPE, action: request.action, resource: request.resource }
+  if (request.parameters !== undefined) detail.parameters = request.parameters
+  if (request.access !== undefined) detail.actions = [request.access]
+  return detail
+}
+
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 async function fetchMetadata(fetchImpl: typeof fetch, url: string, issuer: string): Promise<AuthorizationServerMetadata> {

@@ -38,6 +38,8 @@ const atom = fc.oneof(
   fc.constant('context has human && context.human == Writ::Human::"alice"'),
   // Errors at evaluation whenever the delegation depth is 1 or more (integer overflow).
   fc.constant('context.delegation_depth + 9223372036854775807 > 0'),
+  // The same with literals that survive JSON (below 2^53), so pinned policies rewritten as JSON also raise errors.
+  fc.constant('context.delegation_depth * 9007199254740991 * 2048 > 0'),
   action.map((a) => `action == ${a}`),
   fc.constant('{ a: context.time.minute }.a > 15'),
   fc.constant('Writ::Agent::"agt_test-agent".team == "qa"'),

@@ -119,8 +119,8 @@ export function compilePolicyFiles(
     if (answer.type === 'failure') {
       errors.push(...answer.errors.map((error) => ({ message: `schema: ${error.message}` })))
     } else {
-      for (const { policyId, error } of answer.validationErrors) errors.push(policyProblem(policyId, error, sources))
-      for (const { policyId, error } of answer.validationWarnings) warnings.push(policyProblem(policyId, error, sources))
+      errors.push(...distinct(answer.validationErrors.map(({ policyId, error }) => policyProblem(policyId, error, sources))))
+      warnings.push(...distinct(answer.validationWarnings.map(({ policyId, error }) => policyProblem(policyId, error, sources))))
       for (const error of answer.otherWarnings) warnings.push({ message: error.message })
     }
   }
@@ -187,9 +187,21 @@ function locate(fileText: string, source: PolicySource, byteOffset: number): { f
   return { file: source.file, ...positionOf(fileText, source, byteOffset) }
 }
 
+/** Cedar checks a policy once per action it may apply to; every action shares one context, so the findings repeat. */
+function distinct(problems: PolicyProblem[]): PolicyProblem[] {
+  const seen = new Set<string>()
+  return problems.filter((problem) => {
+    const key = describeProblem(problem)
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
 function message(error: DetailedError): string {
-  // Cedar names the policy inside its message; the problem already names it, by the id users know.
-  const text = error.message.replace(/^for policy `[^`]*`, /, '')
+  // Cedar names the policy inside its message; the problem already names it, by the id users know. The action it
+  // names is whichever one it checked first: every action shares the context, so the finding holds for all of them.
+  const text = error.message.replace(/^for policy `[^`]*`, /, '').replace(/ for Writ::Action::"(?:[^"\\]|\\.)*"/, '')
   const label = error.sourceLocations?.find((location) => location.label)?.label
   const extras = [label, error.help].filter((extra): extra is string => typeof extra === 'string' && extra.length > 0)
   return extras.length === 0 ? text : `${text} (${extras.join('; ')})`
