@@ -74,12 +74,14 @@ function prepare(source, expectedRate, seconds) {
 }
 
 /**
- * Runs `phase()` while accounting CPU, in cores busy on average (1.0 = one core): the server's, this load
+ * Runs `phase()` while accounting CPU, in cores busy on average (1.0 = one core): the server's (and of that, its
+ * main thread's: at 1.0 the event loop is saturated, whatever the other core does), this load
  * generator's, and everything else on the machine (other_cpu_cores: other work running at the same time, which
  * makes the figures pessimistic; near 0 on a quiet machine).
  */
 async function withCpu(pid, phase) {
   const before = cpuSeconds(pid)
+  const mainBefore = cpuSeconds(pid, true)
   const machine = machineBusySeconds()
   const client = process.cpuUsage()
   const start = performance.now()
@@ -91,6 +93,7 @@ async function withCpu(pid, phase) {
   return {
     ...result,
     server_cpu_cores: round(server / wall),
+    server_main_thread_cores: round((cpuSeconds(pid, true) - mainBefore) / wall),
     client_cpu_cores: round(clientSeconds / wall),
     other_cpu_cores: round(Math.max(0, machineBusySeconds() - machine - server - clientSeconds) / wall),
   }
@@ -111,7 +114,7 @@ async function throughput(name, pid, source, url, path, body) {
   }))
   result.signed_during_phase = source.signedLate
   log(`${name}: ${result.per_s} tokens/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}, `
-    + `cpu (cores): server ${result.server_cpu_cores}, client ${result.client_cpu_cores}, other ${result.other_cpu_cores}`)
+    + `cpu (cores): server ${result.server_cpu_cores} (main thread ${result.server_main_thread_cores}), client ${result.client_cpu_cores}, other ${result.other_cpu_cores}`)
   return result
 }
 
@@ -249,6 +252,7 @@ async function soak(pid, source, url, body, startMemory) {
     p99_ms: run.p99_ms,
     errors: run.errors,
     server_cpu_cores: run.server_cpu_cores,
+    server_main_thread_cores: run.server_main_thread_cores,
     other_cpu_cores: run.other_cpu_cores,
     signed_during_phase: source.signedLate,
   }
@@ -297,7 +301,9 @@ try {
 const pick = (r) => r && {
   tokens_per_s: r.per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, errors: r.errors, requests: r.requests,
   concurrency: options.concurrency, seconds: r.seconds,
-  server_cpu_cores: r.server_cpu_cores, client_cpu_cores: r.client_cpu_cores, other_cpu_cores: r.other_cpu_cores,
+  server_cpu_cores: r.server_cpu_cores, server_main_thread_cores: r.server_main_thread_cores,
+  server_cpu_us_per_token: r.ok > 0 ? Math.round((r.server_cpu_cores * r.seconds * 1e6) / r.ok) : null,
+  client_cpu_cores: r.client_cpu_cores, other_cpu_cores: r.other_cpu_cores,
   ...(r.signed_during_phase ? { signed_during_phase: r.signed_during_phase } : {}),
   ...(r.error_kinds ? { error_kinds: r.error_kinds } : {}),
 }
@@ -310,7 +316,7 @@ const output = {
   writ_fixed_rate: fixed && {
     offered_per_s: fixed.offered_per_s, achieved_per_s: fixed.per_s, p50_ms: fixed.p50_ms, p99_ms: fixed.p99_ms, p999_ms: fixed.p999_ms,
     max_ms: fixed.max_ms, errors: fixed.errors, seconds: fixed.seconds, connections_used: fixed.connections_used,
-    server_cpu_cores: fixed.server_cpu_cores, other_cpu_cores: fixed.other_cpu_cores,
+    server_cpu_cores: fixed.server_cpu_cores, server_main_thread_cores: fixed.server_main_thread_cores, other_cpu_cores: fixed.other_cpu_cores,
   },
   oidc_provider: results.oidc_provider && { ...pick(results.oidc_provider), peak_rss_mb: results.oidc_provider.memory_mb },
   ratio_vs_oidc_provider: ratio,

@@ -76,9 +76,12 @@ export function memory(pid) {
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; with `mainThreadOnly`, those of its
+ * main thread (the JavaScript event loop), from /proc/<pid>/task/<pid>/stat.
+ */
+export function cpuSeconds(pid, mainThreadOnly = false) {
+  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[11] = utime, fields[12] = stime (0-based after the command), in clock ticks (100 Hz on Linux).
   return (Number(fields[11]) + Number(fields[12])) / 100

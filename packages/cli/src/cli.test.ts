@@ -153,7 +153,7 @@ describe('writ against a running server', () => {
     const { records } = await json<{ records: { seq: number; type: string }[] }>('audit', 'tail', '-n', '3')
     expect(records).toHaveLength(3)
     const table = track(await writ('audit', 'tail', '-n', '50'))
-    expect(table.stdout).toMatch(/token\.issue .* allow: capability_declared:alerts\.read/)
+    expect(table.stdout).toMatch(/token\.issue .* alerts\.read on host:web-1 +allow: policy_permit:/)
     expect(table.stdout).toMatch(/token\.deny .* deny: capability_not_declared:db\.drop/)
     expect(table.stdout).not.toMatch(JWT)
     expect(await json('audit', 'verify')).toMatchObject({ ok: true })
@@ -191,7 +191,7 @@ describe('writ against a running server', () => {
     const forbidden = await writ('keys', 'rotate', '--admin-token', created.credential)
     expect(forbidden.code).toBe(1)
     expect(forbidden.stderr).toContain('[ADMIN_FORBIDDEN]')
-    const bad = await writ('admin', 'create', '--name', 'x', '--role', 'root')
+    const bad = await writ('admin', 'create', '--name', 'x', '--role', 'Root!')
     expect(bad.code).toBe(2)
   })
 

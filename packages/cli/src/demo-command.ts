@@ -73,7 +73,7 @@ async function story(running: RunningServer, ctx: CliContext): Promise<void> {
   const client = createAgentClient({ issuer: running.app.issuer, agentId: agent.id, privateKey: key.privateJwk })
   step(`deploy-bot asks for a declared action: tests.run on repo:acme/billing (task ${TASK})`)
   const grant = await client.requestCapability({
-    action: 'tests.run', resource: 'repo:acme/billing', taskId: TASK, stepId: '1', taskPurpose: 'run CI for the billing service',
+    action: 'tests.run', resource: 'repo:acme/billing', access: 'read', taskId: TASK, stepId: '1', taskPurpose: 'run CI for the billing service',
   })
   const decoded = decodeToken(grant.accessToken)
   detail(`issued: ${grant.tokenType} token for one action, expires in ${grant.expiresIn} s (shown decoded, not the token itself)`)

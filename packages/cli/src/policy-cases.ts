@@ -78,9 +78,10 @@ export function readCasesFile(file: string, tools: PolicyTools, nowMs: number): 
   }
 
   const cases: PolicyCase[] = []
-  const entries = Array.isArray(root.cases) ? root.cases : (problems.push('cases: must be a list of cases'), [])
-  if (Array.isArray(root.cases) && entries.length === 0) problems.push('cases: the list is empty')
-  entries.forEach((entry: unknown, index: number) => {
+  const entries: unknown[] = Array.isArray(root.cases) ? root.cases : []
+  if (!Array.isArray(root.cases)) problems.push('cases: must be a list of cases')
+  else if (entries.length === 0) problems.push('cases: the list is empty')
+  entries.forEach((entry, index) => {
     const parsed = readCase(entry, `cases[${index}]`, agents, nowMs, problems)
     if (parsed !== undefined) cases.push(parsed)
   })

@@ -47,7 +47,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
           ctx.err(`note: the server at ${printable(client.baseUrl)} is unreachable; validating offline`)
         }
       }
-      validation ??= (await loadPolicyTools()).validatePolicyFiles(set.files, [])
+      validation ??= offlineValidation((await loadPolicyTools()).validatePolicyFiles(set.files, []))
       if (options.json) {
         ctx.out(formatJson(validation))
         if (!validation.ok) throw new CommandExit(EXIT_FAILURE)
@@ -69,7 +69,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       const validation = await client.post<PolicyValidation>('/v1/policies/validate', { files: set.files })
       if (!validation.ok) {
         printProblems(ctx, validation, set)
-        throw invalid(path, validation.errors)
+        throw invalid(path, validation.errors, '; nothing was stored')
       }
       const body = { files: set.files, ...(options.comment === undefined ? {} : { comment: options.comment }) }
       const pushed = await client.post<{ version: number; hash: string; policies?: PolicySummary[] }>('/v1/policies', body)
@@ -169,13 +169,18 @@ async function diffSide(side: string, client: AdminClient | undefined): Promise<
   return { label: side === 'active' ? `active, version ${set.version}` : `version ${set.version}`, files: set.files }
 }
 
+/** Offline there is no registry: "no agent declares this action" would be said of every action, so it is not said. */
+function offlineValidation(validation: PolicyValidation): PolicyValidation {
+  return { ...validation, warnings: validation.warnings.filter((w) => !/is not declared by any registered agent$/.test(w.message)) }
+}
+
 function printProblems(ctx: CliContext, validation: PolicyValidation, set: PolicyFiles): void {
   for (const problem of validation.errors) ctx.out(formatProblem(problem, set.paths))
   for (const problem of validation.warnings) ctx.out(formatProblem(problem, set.paths, 'warning: '))
 }
 
-function invalid(path: string, errors: readonly PolicyProblem[]): WritError {
-  return new WritError('POLICY_INVALID', `\`${path}\` is invalid: ${count(errors.length, 'problem')}; nothing was stored`)
+function invalid(path: string, errors: readonly PolicyProblem[], consequence = ''): WritError {
+  return new WritError('POLICY_INVALID', `\`${path}\` is invalid: ${count(errors.length, 'problem')}${consequence}`)
 }
 
 function formatCaseResults(results: readonly CaseResult[]): string {

@@ -101,7 +101,7 @@ export function formatSetDiff(a: DiffSide, b: DiffSide): { text: string; changed
   const total = counts.added + counts.removed + counts.changed
   out.push(total === 0
     ? `no differences between ${printable(a.label)} and ${printable(b.label)}`
-    : `${total} file${total === 1 ? '' : 's'} differ: ${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`)
+    : `${total} file${total === 1 ? ' differs' : 's differ'}: ${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`)
   return { text: out.join('\n'), changed: total }
 }
 

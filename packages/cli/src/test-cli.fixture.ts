@@ -35,9 +35,10 @@ export interface TestServer {
   remove(): void
 }
 
-export async function startTestServer(): Promise<TestServer> {
+/** Settings beyond the test defaults, e.g. `{ oversight: { pollIntervalSeconds: 1 } }`. */
+export async function startTestServer(settings: Record<string, unknown> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-cli-test-'))
-  const config = loadConfig({ env: {}, flags: { dataDir, server: { port: 0, adminPort: 0, shutdownGraceMs: 1_000 }, log: { level: 'silent' } } })
+  const config = loadConfig({ env: {}, flags: { dataDir, server: { port: 0, adminPort: 0, shutdownGraceMs: 1_000 }, log: { level: 'silent' }, ...settings } })
   const server = await startServer(config, systemClock, createLogger('silent', systemClock))
   return {
     dataDir, server,

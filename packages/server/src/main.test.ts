@@ -19,7 +19,7 @@ async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T> {
 }
 
 describe('writ server process (built by npm test before it runs)', () => {
-  it('finishes in-flight requests and exits 0 on SIGTERM, removing server.json', async () => {
+  it('finishes in-flight requests and exits 0 on SIGTERM, removing server.json', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'writ-main-'))
     const child = spawn(process.execPath, [MAIN], {
       env: { ...process.env, WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },

@@ -54,8 +54,9 @@ export async function waitForApproval(pending: WritError, options: WaitForApprov
   const nowMs = deps.nowMs ?? (() => performance.now())
   const startedAt = nowMs()
   let slept = 0
+  // Whole seconds, the unit of CIBA intervals, so that `timeoutMs: 1000` with a 1 s interval still makes its one poll.
   // With an injected sleep no real time passes; counting the sleeps keeps the timeout meaningful in tests too.
-  const elapsed = () => Math.max(slept, nowMs() - startedAt)
+  const elapsed = () => Math.max(slept, Math.floor((nowMs() - startedAt) / 1000) * 1000)
   let interval = info.interval
   for (;;) {
     // Polling before the interval ends only earns a slow_down, so a wait that cannot reach the next poll stops here.
