@@ -154,7 +154,9 @@ async function benchWrit(results) {
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         name: 'bench-bot', owner: 'bench@example.com', team: 'perf', platform: 'custom',
-        capabilities: [{ id: 'tests.run', risk_level: 'low' }], jwks: { keys: [publicJwk] },
+        capabilities: [{ id: 'tests.run', risk_level: 'low' }],
+        data_access: [{ resource: 'repo:acme/billing', access_type: 'write', sensitivity: 'internal' }],
+        jwks: { keys: [publicJwk] },
       }),
     })
     if (registered.status !== 201) throw new Error(`agent registration failed: ${registered.status} ${await registered.text()}`)

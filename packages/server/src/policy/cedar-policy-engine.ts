@@ -1,5 +1,6 @@
 /** CedarPolicyEngine: the identity document's boundary, then operator policies in Cedar, then human oversight. Never throws. */
-import { preparsePolicySet, statefulIsAuthorized, type Response } from '@cedar-policy/cedar-wasm/nodejs'
+import type { Response } from '@cedar-policy/cedar-wasm/nodejs'
+import { preparsePolicySet, statefulIsAuthorized } from './cedar-wasm.js'
 import { WritError } from '@writ/sdk'
 import { cedarSchemaText } from './cedar-schema.js'
 import { cedarIp, fullCedarRequest, projectedCedarRequest, ZonedClock, type BoundaryFacts } from './cedar-request.js'

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs'
+import { policyToJson } from './cedar-wasm.js'
 import { needsOf } from './attribute-needs.js'
 import { pinnedResourceType } from './policy-index.js'
 import type { AuthorizationRequest } from './policy-engine.js'

@@ -11,7 +11,8 @@
  * policy with its pinned conjuncts removed (`true && rest` is `rest`), and the request need not carry what only they
  * read. policy-index.test.ts checks the statement on random policy sets and requests.
  */
-import { preparsePolicySet, type Expr, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
+import type { Expr, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
+import { preparsePolicySet } from './cedar-wasm.js'
 import { ALL_NEEDS, emptyNeeds, mergeNeeds, needsOf, type Needs } from './attribute-needs.js'
 import { AGENT_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
 import { resourceTypeOf } from './permission-boundary.js'

@@ -1,5 +1,6 @@
 /** Offline validation of policy files against the published schema: ids, syntax, types; one problem per finding. */
-import { checkParsePolicySet, policySetTextToParts, policyToJson, validate, type DetailedError, type Expr, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
+import type { DetailedError, Expr, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
+import { checkParsePolicySet, policySetTextToParts, policyToJson, validate } from './cedar-wasm.js'
 import { ACTION_TYPE, cedarSchemaText } from './cedar-schema.js'
 import { declaredIdOf, positionOf, splitPolicies, type PolicySource } from './policy-source.js'
 
