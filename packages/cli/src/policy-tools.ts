@@ -3,51 +3,17 @@
  * loaded on first use, because cedar-wasm takes a moment to start and most commands never need it.
  */
 import { WritError } from '@writ/sdk'
-import type { Agent, AgentDocument } from '@writ/server'
+import type {
+  Agent, AgentDocument, AuthorizationRequest, Decision,
+  PolicyProblem as ServerPolicyProblem, PolicySummary as ServerPolicySummary, PolicyValidation as ServerPolicyValidation,
+} from '@writ/server'
 
-/** One finding of validation, as the server reports it (PolicyProblem); `policy_id` and `location` are accepted too. */
-export interface PolicyProblem {
-  policy?: string
-  policy_id?: string
-  file?: string
-  line?: number
-  column?: number
-  location?: string
-  message: string
-}
-
-export interface PolicySummary {
-  id: string
-  file: string
-  effect: 'permit' | 'forbid'
-  actions: string[] | 'all'
-  hold: boolean
-}
-
-export interface PolicyValidation {
-  ok: boolean
-  errors: PolicyProblem[]
-  warnings: PolicyProblem[]
-  policies: PolicySummary[]
-}
-
-export interface PolicyDecision {
-  effect: 'allow' | 'deny' | 'hold'
-  reasons: string[]
-  policies: string[]
-}
-
-export interface PolicyRequest {
-  agent: Agent
-  action: string
-  resource: string
-  parameters?: Record<string, unknown>
-  accessType?: 'read' | 'write' | 'delete'
-  task: { id: string; step?: string; purpose?: string }
-  timeMs: number
-  sourceIp?: string
-  host?: string
-}
+/** One finding of validation, as the server reports it; `policy_id` and `location` are accepted too. */
+export type PolicyProblem = ServerPolicyProblem & { policy_id?: string; location?: string }
+export type PolicySummary = ServerPolicySummary
+export type PolicyValidation = Omit<ServerPolicyValidation, 'errors' | 'warnings'> & { errors: PolicyProblem[]; warnings: PolicyProblem[] }
+export type PolicyDecision = Decision
+export type PolicyRequest = AuthorizationRequest
 
 export interface PolicyEngineInstance {
   decide(request: PolicyRequest): PolicyDecision

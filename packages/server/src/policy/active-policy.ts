@@ -45,7 +45,7 @@ export class ActivePolicy implements PolicyEngine {
       }
       stored = await deps.storage.policySets.latest() as StoredPolicySet
     }
-    const engine = CedarPolicyEngine.create({ files: stored.files, declaredActions: await declaredActions(deps.storage), timeZone: deps.timeZone })
+    const engine = CedarPolicyEngine.create({ files: stored.files, declaredActions: await declaredActions(deps.storage), timeZone: deps.timeZone, version: stored.version })
     return new ActivePolicy(engine, stored, deps)
   }
 
@@ -62,8 +62,8 @@ export class ActivePolicy implements PolicyEngine {
   }
 
   /** Compiles a candidate set against the current registry without storing it. */
-  async compile(files: Record<string, string>): Promise<CedarPolicyEngine> {
-    return CedarPolicyEngine.create({ files, declaredActions: await declaredActions(this.deps.storage), timeZone: this.deps.timeZone })
+  async compile(files: Record<string, string>, version?: number): Promise<CedarPolicyEngine> {
+    return CedarPolicyEngine.create({ files, declaredActions: await declaredActions(this.deps.storage), timeZone: this.deps.timeZone, ...(version === undefined ? {} : { version }) })
   }
 
   async validate(files: Record<string, string>): Promise<ReturnType<typeof validatePolicyFiles>> {
@@ -73,27 +73,37 @@ export class ActivePolicy implements PolicyEngine {
   /** Validates, stores as the next version with its audit record (one transaction), then swaps it in. */
   async push(files: Record<string, string>, comment: string, admin: AdminIdentity): Promise<{ set: StoredPolicySet; warnings: string[] }> {
     const engine = await this.compile(files)
-    const report = await this.validate(files)
-    const warnings = report.warnings.map((w) => w.message)
-    const policyIds = report.policies.map((p) => p.id)
-    const set = await this.deps.storage.transaction(async (tx) => {
-      const next = policySet((await tx.policySets.latestVersion()) + 1, files, admin.id, this.deps.clock.nowMs(), comment)
-      await tx.policySets.insert(next)
-      await tx.audit.append([updateRecord(next, { kind: 'admin', id: admin.id }, policyIds)], this.deps.clock.nowMs())
-      return next
-    })
-    this.engine = engine
-    this.current = set
-    return { set, warnings }
+    let set: StoredPolicySet
+    try {
+      set = await this.deps.storage.transaction(async (tx) => {
+        const next = policySet((await tx.policySets.latestVersion()) + 1, files, admin.id, this.deps.clock.nowMs(), comment)
+        await tx.policySets.insert(next)
+        await tx.audit.append([updateRecord(next, { kind: 'admin', id: admin.id }, engine.policies.map((p) => p.id))], this.deps.clock.nowMs())
+        return next
+      })
+    } catch (error) {
+      engine.dispose()
+      throw error
+    }
+    // ActivePolicy.version() reports the stored version, so the engine compiled to validate is the one swapped in.
+    this.swap(engine, set)
+    return { set, warnings: engine.warnings.map((w) => w.message) }
   }
 
   /** Picks up a set pushed through another replica; a set that no longer compiles keeps the current one in force. */
   async refresh(): Promise<boolean> {
     if ((await this.deps.storage.policySets.latestVersion()) <= this.current.version) return false
     const stored = await this.deps.storage.policySets.latest() as StoredPolicySet
-    this.engine = await this.compile(stored.files)
-    this.current = stored
+    this.swap(await this.compile(stored.files, stored.version), stored)
     return true
+  }
+
+  /** The preparsed Cedar sets live in wasm memory: the replaced engine is released, not left to pile up. */
+  private swap(engine: CedarPolicyEngine, set: StoredPolicySet): void {
+    const previous = this.engine
+    this.engine = engine
+    this.current = set
+    previous.dispose()
   }
 }
 

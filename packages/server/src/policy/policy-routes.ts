@@ -51,7 +51,11 @@ export function policyRoutes(active: ActivePolicy, storage: Storage, clock: Cloc
   app.post('/policies/what-if', async (c) => {
     const body = parse(whatIfSchema, await readJson(c))
     const candidate = await active.compile(body.files)
-    return c.json(await whatIf(candidate, sinceMs(body.since, clock.nowMs()), storage))
+    try {
+      return c.json(await whatIf(candidate, sinceMs(body.since, clock.nowMs()), storage))
+    } finally {
+      candidate.dispose()
+    }
   })
   return app
 }
