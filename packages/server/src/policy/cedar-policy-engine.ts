@@ -1,11 +1,11 @@
 /** CedarPolicyEngine: the identity document's boundary, then operator policies in Cedar, then human oversight. Never throws. */
-import type { Response } from '@cedar-policy/cedar-wasm/nodejs'
 import { preparsePolicySet, statefulIsAuthorized } from './cedar-wasm.js'
 import { WritError } from '@writ/sdk'
 import { cedarSchemaText } from './cedar-schema.js'
 import { cedarIp, fullCedarRequest, projectedCedarRequest, ZonedClock, type BoundaryFacts } from './cedar-request.js'
 import { BOUNDARY_POLICY_ID, checkBoundary, resourceTypeOf, type DeclaredCapability } from './permission-boundary.js'
 import type { AuthorizationRequest, Decision, PolicyEngine } from './policy-engine.js'
+import type { PolicyAnswer } from './compiled-policy-set.js'
 import { PolicyIndex, type IndexedPolicy } from './policy-index.js'
 import { compilePolicyFiles, describeProblem, type PolicyProblem, type PolicySummary } from './validate-policies.js'
 
@@ -26,6 +26,15 @@ export interface CedarPolicyEngineOptions {
   version?: number
   /** false: evaluate the whole set with every attribute on each request; the reference narrowing is tested against. */
   narrow?: boolean
+  /** false: cedar-wasm evaluates every candidate set, none is decided by the compiled policies (for comparisons). */
+  fastPath?: boolean
+}
+
+/** Where decisions went: candidate sets held, and decisions taken, in JavaScript or by cedar-wasm. */
+export interface EvaluationCounts {
+  sets: { compiled: number; cedar: number }
+  /** `fallback`: decisions of compiled sets handed to cedar-wasm because a policy errored (counted in `cedar` too). */
+  decisions: { compiled: number; cedar: number; fallback: number }
 }
 
 export class CedarPolicyEngine implements PolicyEngine {
@@ -44,13 +53,14 @@ export class CedarPolicyEngine implements PolicyEngine {
         reasons: validation.errors.map(describeProblem),
       })
     }
-    const index = new PolicyIndex(policies, options.narrow ?? true)
+    const index = new PolicyIndex(policies, options.narrow ?? true, options.fastPath ?? true)
     const actions = [...new Set([...options.declaredActions, ...policies.flatMap((policy) => (policy.actions === 'all' ? [] : policy.actions))])]
     return new CedarPolicyEngine(index, clock, validation.policies, validation.warnings, cedarSchemaText(actions), options.version ?? 0)
   }
 
   private readonly byId: Map<string, IndexedPolicy>
   private disposed = false
+  private readonly decisions = { compiled: 0, cedar: 0, fallback: 0 }
 
   private constructor(
     private readonly index: PolicyIndex,
@@ -68,6 +78,10 @@ export class CedarPolicyEngine implements PolicyEngine {
 
   version(): number {
     return this.setVersion
+  }
+
+  evaluationCounts(): EvaluationCounts {
+    return { sets: this.index.setCounts(), decisions: { ...this.decisions } }
   }
 
   decide(request: AuthorizationRequest): Decision {
@@ -115,15 +129,25 @@ export class CedarPolicyEngine implements PolicyEngine {
     if (set === undefined) return deny(['no_permit'], [])
 
     const facts: BoundaryFacts = { riskLevel: boundary.capability.risk_level, accessType: boundary.accessType, sensitivity: boundary.sensitivity }
+    if (set.compiled !== undefined) {
+      // The compiled policies read the full request: no projection, and no conversion into the wasm module.
+      const answer = set.compiled.decide(fullCedarRequest(request, facts, time, sourceIp))
+      if (answer !== undefined) {
+        this.decisions.compiled++
+        return this.outcome(request, boundary.capability, answer)
+      }
+      this.decisions.fallback++
+    }
+    this.decisions.cedar++
     const cedarRequest = this.index.narrow
       ? projectedCedarRequest(request, facts, time, sourceIp, set.needs)
       : fullCedarRequest(request, facts, time, sourceIp)
-    const answer = statefulIsAuthorized({ ...cedarRequest, preparsedPolicySetId: set.setId })
+    const answer = statefulIsAuthorized({ ...cedarRequest, preparsedPolicySetId: this.index.preparsed(set) })
     if (answer.type === 'failure') return deny(['policy_engine_error'], [])
     return this.outcome(request, boundary.capability, answer.response)
   }
 
-  private outcome(request: AuthorizationRequest, capability: DeclaredCapability, response: Response): Decision {
+  private outcome(request: AuthorizationRequest, capability: DeclaredCapability, response: PolicyAnswer): Decision {
     const determining = this.inOrder(response.diagnostics.reason)
     // Cedar skips a policy whose evaluation errors; the decision stands as Cedar made it and the reasons say so.
     const errors = this.inOrder(response.diagnostics.errors.map((error) => error.policyId)).map((id) => `policy_error:${id}`)

@@ -14,6 +14,8 @@
 import type { Expr, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
 import { preparsePolicySet } from './cedar-wasm.js'
 import { ALL_NEEDS, emptyNeeds, mergeNeeds, needsOf, type Needs } from './attribute-needs.js'
+import { compilePolicy, type PolicyCondition } from './compile-policy.js'
+import { CompiledPolicySet } from './compiled-policy-set.js'
 import { AGENT_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
 import { resourceTypeOf } from './permission-boundary.js'
 import type { CompiledPolicy } from './validate-policies.js'
@@ -48,13 +50,23 @@ export interface IndexedPolicy extends CompiledPolicy {
   narrowed: PolicyJson | string
   /** What `narrowed` reads. */
   needs: Needs
+  /** `narrowed` compiled to JavaScript; undefined when it uses what only cedar-wasm evaluates (compile-policy.ts). */
+  condition: PolicyCondition | undefined
 }
 
 export interface CandidateSet {
-  setId: string
-  /** What the candidate policies can read; the request carries only that. */
+  /** The JavaScript evaluation, when every member compiled; cedar-wasm evaluates the set otherwise. */
+  compiled: CompiledPolicySet | undefined
+  /** What the candidate policies can read; a request to cedar-wasm carries only that. */
   needs: Readonly<Needs>
   size: number
+}
+
+/** How a set is handed to cedar-wasm: preparsed on first use, since a compiled set may never need it. */
+interface WasmSet {
+  setId: string
+  policies: Record<string, PolicyJson | string>
+  preparsed: boolean
 }
 
 // Distinct candidate sets kept preparsed; beyond this the least recently used is released and rebuilt on demand.
@@ -68,16 +80,23 @@ export class PolicyIndex {
   private readonly byAction = new Map<string, readonly IndexedPolicy[]>()
   private readonly unscoped: readonly IndexedPolicy[]
   private readonly sets = new Map<string, CandidateSet>()
+  private readonly wasmSets = new WeakMap<CandidateSet, WasmSet>()
   private nextSet = 0
   private readonly whole: CandidateSet | undefined
 
-  /** `narrow: false` keeps one whole set evaluated with every attribute: the reference the narrowing is tested against. */
-  constructor(compiled: readonly CompiledPolicy[], readonly narrow = true) {
+  /**
+   * `narrow: false` keeps one whole set evaluated by cedar-wasm with every attribute: the reference the narrowing and
+   * the compiled evaluation are tested against. `fastPath: false` leaves every candidate set to cedar-wasm.
+   */
+  constructor(compiled: readonly CompiledPolicy[], readonly narrow = true, fastPath = true) {
     this.policies = compiled.map((policy, order) => {
       const { pins, narrowed } = narrowPolicy(policy.json)
       // JSON carries Longs as JS numbers: a literal past 2^53 would change, so such a policy keeps its text.
-      if (narrowed === policy.json || !hasOnlySafeNumbers(policy.json)) return { ...policy, order, pins, narrowed: policy.text, needs: needsOf(policy.json) }
-      return { ...policy, order, pins, narrowed, needs: needsOf(narrowed) }
+      const json = narrowed === policy.json || !hasOnlySafeNumbers(policy.json) ? undefined : narrowed
+      // The JSON of an unchanged policy is the policy; one with unsafe numbers does not compile (compile-policy.ts).
+      const condition = fastPath && narrow ? compilePolicy(json ?? policy.json) : undefined
+      if (json === undefined) return { ...policy, order, pins, narrowed: policy.text, needs: needsOf(policy.json), condition }
+      return { ...policy, order, pins, narrowed: json, needs: needsOf(json), condition }
     })
     this.unscoped = this.policies.filter((policy) => policy.actions === 'all')
     const literals = new Set(this.policies.flatMap((policy) => (policy.actions === 'all' ? [] : policy.actions)))
@@ -108,22 +127,48 @@ export class PolicyIndex {
     return this.prepare(members, signature, members.reduce((needs, policy) => mergeNeeds(needs, policy.needs), emptyNeeds()), true)
   }
 
+  /** The cedar-wasm id of `set`, preparsing it on first use. */
+  preparsed(set: CandidateSet): string {
+    const wasm = this.wasmSets.get(set)
+    if (wasm === undefined) throw new TypeError('the candidate set belongs to another index')
+    if (!wasm.preparsed) {
+      const answer = preparsePolicySet(wasm.setId, { staticPolicies: wasm.policies })
+      if (answer.type === 'failure') throw new Error(`cedar refused a validated policy set: ${answer.errors.map((e) => e.message).join('; ')}`)
+      wasm.preparsed = true
+    }
+    return wasm.setId
+  }
+
   /** Every preparsed set id, so that the owner can release them. */
   setIds(): string[] {
-    return [...this.sets.values()].map((set) => set.setId)
+    const sets = this.whole === undefined ? [...this.sets.values()] : [this.whole]
+    return sets.map((set) => this.wasmSets.get(set)).filter((wasm) => wasm?.preparsed === true).map((wasm) => wasm?.setId ?? '')
+  }
+
+  /** How many of the candidate sets now held are evaluated in JavaScript, and how many by cedar-wasm. */
+  setCounts(): { compiled: number; cedar: number } {
+    const sets = this.whole === undefined ? [...this.sets.values()] : [this.whole]
+    const compiled = sets.filter((set) => set.compiled !== undefined).length
+    return { compiled, cedar: sets.length - compiled }
   }
 
   private prepare(members: readonly IndexedPolicy[], signature: string, needs: Readonly<Needs>, narrowed: boolean): CandidateSet {
-    const setId = `${this.prefix}-${this.nextSet++}`
+    const conditions = members.map((policy) => policy.condition)
+    const compiled = narrowed && conditions.every((condition) => condition !== undefined)
+      ? new CompiledPolicySet(members.map((policy, i) => ({ id: policy.id, effect: policy.effect, satisfied: conditions[i] as PolicyCondition })))
+      : undefined
+    const set: CandidateSet = { compiled, needs, size: members.length }
     const policies = Object.fromEntries(members.map((policy) => [policy.id, narrowed ? policy.narrowed : policy.text]))
-    const answer = preparsePolicySet(setId, { staticPolicies: policies })
-    if (answer.type === 'failure') throw new Error(`cedar refused a validated policy set: ${answer.errors.map((e) => e.message).join('; ')}`)
-    const set: CandidateSet = { setId, needs, size: members.length }
+    this.wasmSets.set(set, { setId: `${this.prefix}-${this.nextSet++}`, policies, preparsed: false })
+    // The reference and sets cedar-wasm evaluates are preparsed now, so that a refusal shows at load or first use.
+    if (compiled === undefined) this.preparsed(set)
+    if (!narrowed) return set
     this.sets.set(signature, set)
     if (this.sets.size > MAX_SETS) {
       const [oldest, evicted] = this.sets.entries().next().value as [string, CandidateSet]
       this.sets.delete(oldest)
-      preparsePolicySet(evicted.setId, { staticPolicies: {} })
+      const wasm = this.wasmSets.get(evicted)
+      if (wasm?.preparsed === true) preparsePolicySet(wasm.setId, { staticPolicies: {} })
     }
     return set
   }

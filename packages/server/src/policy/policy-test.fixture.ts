@@ -37,6 +37,10 @@ export function requestFor(agent: Agent, action: string, resource: string, extra
   return { agent, action, resource, task: { id: 'task-1' }, timeMs: TUESDAY_MORNING_UTC, ...extra }
 }
 
-export function engineWith(files: Record<string, string>, options: { declaredActions?: string[]; timeZone?: string; narrow?: boolean } = {}): CedarPolicyEngine {
-  return CedarPolicyEngine.create({ files, declaredActions: options.declaredActions ?? [], timeZone: options.timeZone ?? 'UTC', narrow: options.narrow ?? true })
+export function engineWith(
+  files: Record<string, string>, options: { declaredActions?: string[]; timeZone?: string; narrow?: boolean; fastPath?: boolean } = {},
+): CedarPolicyEngine {
+  return CedarPolicyEngine.create({
+    files, declaredActions: options.declaredActions ?? [], timeZone: options.timeZone ?? 'UTC', narrow: options.narrow ?? true, fastPath: options.fastPath ?? true,
+  })
 }
