@@ -1,0 +1,44 @@
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { agent, policySet, request, REQUEST_ACTIONS, toRequest } from './policy-sets.fixture.js'
+import { engineWith } from './policy-test.fixture.js'
+
+describe('compiled evaluation', () => {
+  test('the compiled decision equals the whole-set cedar-wasm decision on random policy sets and requests', () => {
+    let decisions = 0
+    const totals = { compiled: 0, cedar: 0, fallback: 0 }
+    const seen = new Set<string>()
+    fc.assert(
+      fc.property(policySet, agent, fc.array(request, { minLength: 1, maxLength: 6 }), (files, a, requests) => {
+        const declaredActions = [...REQUEST_ACTIONS]
+        const compiled = engineWith(files, { declaredActions, timeZone: 'Europe/Paris' })
+        const reference = engineWith(files, { declaredActions, timeZone: 'Europe/Paris', narrow: false })
+        try {
+          for (const r of requests) {
+            const request = toRequest(a, r)
+            const decision = compiled.decide(request)
+            expect(decision).toEqual(reference.decide(request))
+            decisions++
+            seen.add(decision.effect)
+            for (const reason of decision.reasons) seen.add(reason.slice(0, reason.indexOf(':') + 1) || reason)
+          }
+          const counts = compiled.evaluationCounts().decisions
+          totals.compiled += counts.compiled
+          totals.cedar += counts.cedar
+          totals.fallback += counts.fallback
+        } finally {
+          compiled.dispose()
+          reference.dispose()
+        }
+      }),
+      { numRuns: 1_000 },
+    )
+    expect(decisions).toBeGreaterThanOrEqual(1_000)
+    // Not vacuous: every kind of outcome occurs, most decisions are compiled, and errors do reach the fallback.
+    expect([...seen].sort()).toEqual(expect.arrayContaining([
+      'allow', 'deny', 'hold', 'no_permit', 'oversight_required:', 'policy_error:', 'policy_forbid:', 'policy_hold:', 'policy_permit:',
+    ]))
+    expect(totals.compiled).toBeGreaterThan(totals.cedar)
+    expect(totals.fallback).toBeGreaterThan(0)
+  }, 600_000)
+})
