@@ -16,7 +16,8 @@ import type { PolicyEngine } from './policy/policy-engine.js'
 import { approvalWebhook } from './oversight/approval-webhook.js'
 import { openStorage } from './storage/open-storage.js'
 import type { Storage } from './storage/storage.js'
-import { IssuanceLog } from './tokens/issuance-log.js'
+import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
+import { IssuanceThread } from './tokens/issuance-thread.js'
 
 export interface AppOptions {
   config: Config
@@ -52,11 +53,9 @@ const PRUNE_INTERVAL_MS = 60_000
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, clock, logger, issuer } = options
   const dataDir = options.ephemeral ? undefined : resolve(config.dataDir)
+  const sqlitePath = config.storage.sqlitePath ?? (dataDir ? join(dataDir, 'writ.db') : ':memory:')
   const storage = options.storage ?? await openStorage({
-    driver: config.storage.driver,
-    sqlitePath: config.storage.sqlitePath ?? (dataDir ? join(dataDir, 'writ.db') : ':memory:'),
-    url: config.storage.url,
-    poolSize: config.storage.poolSize,
+    driver: config.storage.driver, sqlitePath, url: config.storage.url, poolSize: config.storage.poolSize,
   })
   const keys = options.keys ?? await FileKeyManager.open({
     file: dataDir && join(dataDir, 'keys', 'signing-keys.json'),
@@ -70,7 +69,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { webhookUrl, webhookSecret, ...oversightSettings } = config.oversight
   const notify = webhookUrl && webhookSecret ? approvalWebhook({ url: webhookUrl, secret: webhookSecret }, clock, logger) : () => undefined
   const cache = new AgentCache(storage.agents, clock)
-  const log = new IssuanceLog(storage, clock, config.audit.batchMaxSize)
+  // A second connection only makes sense to a file of our own; `:memory:` and injected storages commit in-thread.
+  const thread = !options.storage && storage.driver === 'sqlite' && sqlitePath !== ':memory:' && config.audit.commitThread && IssuanceThread.available()
+    ? await IssuanceThread.start(sqlitePath) : undefined
+  const log = new IssuanceLog(thread?.write ?? transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
   let ready = true
 
@@ -105,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       clearInterval(pruner)
       clearInterval(reloader)
       await log.flush()
+      await thread?.close()
       await storage.close()
     },
   }

@@ -62,6 +62,24 @@ export function verifyJwsSignature(alg: string, key: KeyObject, signingInput: Ui
   return verifyWithKeyType(keyType, key, signingInput, signature)
 }
 
+/**
+ * verifyJwsSignature on libuv's thread pool: the same checks and answers, but the curve arithmetic runs off the
+ * event loop, so a server verifying one assertion per request keeps its main thread for everything else.
+ */
+export function verifyJwsSignatureAsync(alg: string, key: KeyObject, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const keyType = keyTypeForAlgorithm(alg)
+  if (keyType === undefined || keyTypeOf(key) !== keyType || signature.length !== 64) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const done = (error: Error | null, ok: boolean): void => resolve(error === null && ok)
+    try {
+      if (keyType === 'Ed25519') verify(null, signingInput, key, signature, done)
+      else verify('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature, done)
+    } catch {
+      resolve(false)
+    }
+  })
+}
+
 /** The hot path once the caller has matched `keyType` to the key; see verifyJwsSignature. */
 export function verifyWithKeyType(
   keyType: VerificationKeyType,

@@ -44,6 +44,8 @@ export const configSchema = z.strictObject({
   audit: z.strictObject({
     batchMaxSize: z.number().int().min(1).max(1_000).default(256)
       .describe('Most token issuances committed in one durable transaction (group commit).'),
+    commitThread: z.boolean().default(true)
+      .describe('SQLite file only: commit token-endpoint batches on a worker thread with its own connection, so fsync never blocks request handling.'),
   }).prefault({}),
   policy: z.strictObject({
     timeZone: z.string().min(1).default('UTC')

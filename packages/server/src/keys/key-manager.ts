@@ -10,9 +10,15 @@ export interface KeyInfo {
   retiredAt: number | null
 }
 
+export interface SignedJws {
+  jws: string
+  /** The key that signed it (a rotation may make another key current meanwhile). */
+  kid: string
+}
+
 export interface KeyManager {
   /** Signs a compact JWS with the current key; `typ` names the token type (never interchangeable). */
-  sign(typ: string, claims: Record<string, unknown>): string
+  sign(typ: string, claims: Record<string, unknown>): Promise<SignedJws>
   /** The public keys to publish: the current key and retired keys whose tokens may still be live. */
   jwks(): JSONWebKeySet
   list(): KeyInfo[]

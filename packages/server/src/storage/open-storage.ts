@@ -6,6 +6,7 @@ import pg from 'pg'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely'
 import { WritError } from '@writ/sdk'
 import { MIGRATIONS } from './migrations/index.js'
+import { cachingDatabase } from './statement-cache.js'
 import { repositories, type Driver, type Repositories, type Storage } from './storage.js'
 import type { Database } from './tables.js'
 
@@ -44,7 +45,7 @@ function openSqlite(options: StorageOptions): Kysely<Database> {
   database.pragma('synchronous = FULL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
 }
 
 function openPostgres(options: StorageOptions): Kysely<Database> {

@@ -1,8 +1,8 @@
 /** The capability request as parsed from the wire, and the claims of the token that answers it. */
-import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { WRIT_ACTION_TYPE, WritError, type CapabilityClaims, type WritAction } from '@writ/sdk'
 import type { Agent } from '../agents/agent-document.js'
+import { timeOrderedId } from './token-id.js'
 
 const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only')
 
@@ -52,7 +52,8 @@ export function parseAuthorizationDetails(raw: string | undefined): WritAction {
   return action as WritAction
 }
 
-export function capabilityClaims(agent: Agent, request: CapabilityRequest, issuer: string, nowSeconds: number, ttlSeconds: number): CapabilityClaims {
+export function capabilityClaims(agent: Agent, request: CapabilityRequest, issuer: string, nowMs: number, ttlSeconds: number): CapabilityClaims {
+  const nowSeconds = Math.floor(nowMs / 1000)
   const task: CapabilityClaims['task'] = { id: request.task.id }
   if (request.task.step !== undefined) task.step = request.task.step
   if (request.task.purpose !== undefined) task.purpose = request.task.purpose
@@ -63,7 +64,7 @@ export function capabilityClaims(agent: Agent, request: CapabilityRequest, issue
     aud: request.audience,
     iat: nowSeconds,
     exp: nowSeconds + ttlSeconds,
-    jti: randomUUID(),
+    jti: timeOrderedId(nowMs),
     authorization_details: [request.action],
     task,
   }

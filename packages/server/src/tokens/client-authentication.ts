@@ -1,6 +1,6 @@
 /** RFC 7523 private_key_jwt: authenticates an agent by an assertion signed with its own key. No shared secrets. */
 import type { KeyObject } from 'node:crypto'
-import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, SIZE_LIMITS, WritError, parseCompactJws, verifyJwsSignature } from '@writ/sdk'
+import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, SIZE_LIMITS, WritError, parseCompactJws, verifyJwsSignatureAsync } from '@writ/sdk'
 import type { AgentCache, CachedAgent } from '../agents/agent-cache.js'
 import type { Clock } from '../clock.js'
 
@@ -62,7 +62,7 @@ export async function authenticateClient(input: ClientAuthenticationInput, deps:
   const key = pickKey(cached, header.kid, header.alg as string)
   if (!key) throw new ClientAuthenticationError('assertion_key_unknown', agentId)
   // Signature before any claim is trusted; the claims above only chose which registered key to try.
-  if (!verifyJwsSignature(header.alg as string, key, parsed.signingInput, parsed.signature)) {
+  if (!(await verifyJwsSignatureAsync(header.alg as string, key, parsed.signingInput, parsed.signature))) {
     throw new ClientAuthenticationError('assertion_signature_invalid', agentId)
   }
   return { cached, assertion: checkClaims(claims, agentId, deps) }

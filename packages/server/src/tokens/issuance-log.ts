@@ -32,11 +32,19 @@ interface Pending {
   reject: (error: unknown) => void
 }
 
+/** Makes one batch durable in one transaction and returns each entry's outcome, in order; rejects if nothing committed. */
+export type BatchWriter = (entries: IssuanceEntry[], nowMs: number) => Promise<IssuanceOutcome[]>
+
+/** The batch written on this thread, in a transaction of `storage` (PostgreSQL, SQLite `:memory:`, tests). */
+export function transactionWriter(storage: Storage): BatchWriter {
+  return (entries, nowMs) => storage.transaction((tx) => writeIssuances(tx, entries, nowMs))
+}
+
 export class IssuanceLog {
   private queue: Pending[] = []
   private draining = false
 
-  constructor(private readonly storage: Storage, private readonly clock: Clock, private readonly maxBatch: number) {}
+  constructor(private readonly writer: BatchWriter, private readonly clock: Clock, private readonly maxBatch: number) {}
 
   /** Resolves once the outcome and its audit record are committed; rejects (AUDIT_UNAVAILABLE) if they are not. */
   commit(entry: IssuanceEntry): Promise<IssuanceOutcome> {
@@ -60,7 +68,7 @@ export class IssuanceLog {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch)
         try {
-          const outcomes = await this.storage.transaction((tx) => this.write(tx, batch.map((p) => p.entry)))
+          const outcomes = await this.writer(batch.map((p) => p.entry), this.clock.nowMs())
           batch.forEach((p, i) => p.resolve(outcomes[i] as IssuanceOutcome))
         } catch (cause) {
           // Fail closed: without a committed audit record nothing leaves the server.
@@ -72,36 +80,39 @@ export class IssuanceLog {
       this.draining = false
     }
   }
+}
 
-  private async write(tx: Repositories, entries: IssuanceEntry[]): Promise<IssuanceOutcome[]> {
-    const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
-      ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
-    // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
-    const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => ((e.token || e.hold) && e.agent ? [e.agent.id] : [])))])
-    const tokens: IssuedTokenRow[] = []
-    const events: AuditEvent[] = []
-    const now = this.clock.nowMs()
-    const outcomes: IssuanceOutcome[] = []
-    for (const entry of entries) {
-      let outcome = judge(entry, fresh, statuses)
-      // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
-      if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
-      if (outcome === 'committed' && entry.spendApproval && entry.token) {
-        if (!(await tx.approvals.consume(entry.spendApproval.authReqId, entry.token.jti, now))) outcome = 'approval_unavailable'
-      }
-      if (outcome === 'committed') {
-        if (entry.hold) await tx.approvals.insert(entry.hold)
-        if (entry.token) tokens.push(entry.token)
-        if (entry.audit) events.push(entry.audit)
-      } else if (entry.audit) {
-        events.push(denial(entry.audit, outcome))
-      }
-      outcomes.push(outcome)
+/**
+ * One batch inside the caller's transaction: spend the assertion jtis, re-check agent status, record tokens, holds
+ * and approvals, and append the audit records. The same function runs on the event loop or on the commit thread.
+ */
+export async function writeIssuances(tx: Repositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
+  const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
+    ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
+  // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
+  const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => ((e.token || e.hold) && e.agent ? [e.agent.id] : [])))])
+  const tokens: IssuedTokenRow[] = []
+  const events: AuditEvent[] = []
+  const outcomes: IssuanceOutcome[] = []
+  for (const entry of entries) {
+    let outcome = judge(entry, fresh, statuses)
+    // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
+    if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
+    if (outcome === 'committed' && entry.spendApproval && entry.token) {
+      if (!(await tx.approvals.consume(entry.spendApproval.authReqId, entry.token.jti, now))) outcome = 'approval_unavailable'
     }
-    await tx.tokens.recordIssued(tokens)
-    await tx.audit.append(events, this.clock.nowMs())
-    return outcomes
+    if (outcome === 'committed') {
+      if (entry.hold) await tx.approvals.insert(entry.hold)
+      if (entry.token) tokens.push(entry.token)
+      if (entry.audit) events.push(entry.audit)
+    } else if (entry.audit) {
+      events.push(denial(entry.audit, outcome))
+    }
+    outcomes.push(outcome)
   }
+  await tx.tokens.recordIssued(tokens)
+  await tx.audit.append(events, now)
+  return outcomes
 }
 
 function judge(entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>): IssuanceOutcome {

@@ -31,8 +31,8 @@ export async function issueToken(
   agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion, context: DecisionContext, deps: IssueDeps,
   extra: { spendApproval?: { authReqId: string }; data?: Record<string, unknown> } = {},
 ): Promise<IssuedCapability> {
-  const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowSeconds(), deps.ttlSeconds)
-  const token = deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
+  const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowMs(), deps.ttlSeconds)
+  const { jws: token, kid } = await deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
   await commitOrThrow(deps.log, {
     assertion,
     agent: { id: agent.id, version: agent.version },
@@ -43,7 +43,7 @@ export async function issueToken(
     ...(extra.spendApproval ? { spendApproval: extra.spendApproval } : {}),
     audit: decisionRecord('token.issue', agent, request, decision, context, {
       token: { jti: claims.jti, exp: claims.exp },
-      data: { aud: request.audience, kid: deps.keys.current().kid, ...extra.data },
+      data: { aud: request.audience, kid, ...extra.data },
     }),
   })
   return { token, claims }

@@ -1,6 +1,5 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
 import type { KeyManager } from '../keys/key-manager.js'
@@ -24,15 +23,13 @@ export interface TokenRoutesDeps {
 export function tokenRoutes(deps: TokenRoutesDeps): Hono {
   const app = new Hono()
   const metadata = authorizationServerMetadata(deps.issuer)
-  const tooLarge = (c: Context) =>
-    oauthErrorResponse(c, new WritError('REQUEST_TOO_LARGE', `the body exceeds ${SIZE_LIMITS.tokenEndpointBodyBytes} bytes`))
 
   app.get('/.well-known/oauth-authorization-server', (c) => c.json(metadata, 200, { 'cache-control': 'public, max-age=300' }))
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }))
 
-  app.post('/oauth/token', bodyLimit({ maxSize: SIZE_LIMITS.tokenEndpointBodyBytes, onError: tooLarge }), async (c) => {
+  app.post('/oauth/token', async (c) => {
     try {
-      const form = await readForm(c)
+      const form = await readForm(c, SIZE_LIMITS.tokenEndpointBodyBytes)
       const grantType = form.get('grant_type')
       const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
       let result

@@ -1,0 +1,86 @@
+/** A BatchWriter that commits on a worker thread holding its own connection to the SQLite file (issuance-worker.ts). */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { BatchWriter, IssuanceEntry, IssuanceOutcome } from './issuance-log.js'
+
+export interface BatchRequest { id: number; entries: IssuanceEntry[]; nowMs: number }
+export type BatchReply = { id: number; outcomes: IssuanceOutcome[] } | { id: number; error: string }
+
+interface Waiting { resolve: (outcomes: IssuanceOutcome[]) => void; reject: (error: Error) => void }
+
+const WORKER = fileURLToPath(new URL('./issuance-worker.js', import.meta.url))
+
+export class IssuanceThread {
+  /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
+  static available(): boolean {
+    return existsSync(WORKER)
+  }
+
+  /** Starts the thread and waits until its connection is open; rejects if it cannot open the file. */
+  static async start(sqlitePath: string): Promise<IssuanceThread> {
+    const thread = new IssuanceThread(sqlitePath)
+    await thread.spawn()
+    return thread
+  }
+
+  private worker: Worker | undefined
+  private readonly waiting = new Map<number, Waiting>()
+  private nextId = 0
+  private closed = false
+
+  private constructor(private readonly sqlitePath: string) {}
+
+  readonly write: BatchWriter = async (entries, nowMs) => {
+    if (this.closed) throw new Error('the commit thread is closed')
+    // A thread that died is replaced for the next batch; the batches it held were refused (fail closed).
+    const worker = this.worker ?? await this.spawn()
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
+      worker.postMessage({ id, entries, nowMs } satisfies BatchRequest)
+    })
+  }
+
+  /** Closes the thread's connection once the batches sent so far are answered (the IssuanceLog was flushed first). */
+  async close(): Promise<void> {
+    this.closed = true
+    const worker = this.worker
+    if (worker === undefined) return
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    worker.postMessage('close')
+    await exited
+  }
+
+  private async spawn(): Promise<Worker> {
+    const worker = new Worker(WORKER, { workerData: { sqlitePath: this.sqlitePath } })
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => { worker.off('message', onReady); reject(error) }
+      const onReady = (message: unknown): void => {
+        if (message !== 'ready') return
+        worker.off('error', onError)
+        worker.off('message', onReady)
+        resolve()
+      }
+      worker.on('error', onError)
+      worker.on('message', onReady)
+    })
+    worker.on('message', (reply: BatchReply) => {
+      const waiting = this.waiting.get(reply.id)
+      if (waiting === undefined) return
+      this.waiting.delete(reply.id)
+      if ('error' in reply) waiting.reject(new Error(reply.error))
+      else waiting.resolve(reply.outcomes)
+    })
+    // Fail closed: a thread that died takes every batch in flight with it; none of them is answered with a token.
+    const fail = (error: Error): void => {
+      if (this.worker === worker) this.worker = undefined
+      for (const waiting of this.waiting.values()) waiting.reject(error)
+      this.waiting.clear()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`the commit thread exited (code ${code})`)))
+    this.worker = worker
+    return worker
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The commit thread's entry: its own connection to the SQLite file, running writeIssuances for each batch it is sent.
+ * SQLite's fsync blocks the thread that commits; here that is this thread, never the event loop serving requests.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { openStorage } from '../storage/open-storage.js'
+import { writeIssuances, type IssuanceEntry } from './issuance-log.js'
+import type { BatchRequest, BatchReply } from './issuance-thread.js'
+
+const port = parentPort
+if (port === null) throw new TypeError('issuance-worker runs as a worker thread')
+const { sqlitePath } = workerData as { sqlitePath: string }
+
+// The server migrated the file before it started this thread.
+const storage = await openStorage({ driver: 'sqlite', sqlitePath, migrate: false })
+port.on('message', (message: BatchRequest | 'close') => {
+  if (message === 'close') {
+    void storage.close().then(() => port.close())
+    return
+  }
+  storage.transaction((tx) => writeIssuances(tx, message.entries as IssuanceEntry[], message.nowMs)).then(
+    (outcomes) => port.postMessage({ id: message.id, outcomes } satisfies BatchReply),
+    // Only the message crosses: SQLite errors name tables and constraints, never the values written.
+    (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies BatchReply),
+  )
+})
+port.postMessage('ready')
