@@ -10,6 +10,7 @@ export type BatchReply = { id: number; outcomes: IssuanceOutcome[] } | { id: num
 interface Waiting { resolve: (outcomes: IssuanceOutcome[]) => void; reject: (error: Error) => void }
 
 const WORKER = fileURLToPath(new URL('./issuance-worker.js', import.meta.url))
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 48 }
 
 export class IssuanceThread {
   /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
@@ -53,7 +54,9 @@ export class IssuanceThread {
   }
 
   private async spawn(): Promise<Worker> {
-    const worker = new Worker(WORKER, { workerData: { sqlitePath: this.sqlitePath } })
+    // The thread only turns batches into rows: a small heap keeps the server's resident memory down (a thread that
+    // outgrew it dies like any other and is replaced).
+    const worker = new Worker(WORKER, { workerData: { sqlitePath: this.sqlitePath }, resourceLimits: THREAD_LIMITS })
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => { worker.off('message', onReady); reject(error) }
       const onReady = (message: unknown): void => {
