@@ -2,9 +2,10 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { BatchWriter, IssuanceEntry, IssuanceOutcome } from './issuance-log.js'
+import type { BatchWriter, IssuanceOutcome } from './issuance-log.js'
 
-export interface BatchRequest { id: number; entries: IssuanceEntry[]; nowMs: number }
+/** `entries` is JSON: for these plain records V8's JSON is several times cheaper than the structured clone. */
+export interface BatchRequest { id: number; entries: string; nowMs: number }
 export type BatchReply = { id: number; outcomes: IssuanceOutcome[] } | { id: number; error: string }
 
 interface Waiting { resolve: (outcomes: IssuanceOutcome[]) => void; reject: (error: Error) => void }
@@ -39,7 +40,7 @@ export class IssuanceThread {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject })
-      worker.postMessage({ id, entries, nowMs } satisfies BatchRequest)
+      worker.postMessage({ id, entries: JSON.stringify(entries), nowMs } satisfies BatchRequest)
     })
   }
 

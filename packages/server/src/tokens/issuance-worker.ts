@@ -18,7 +18,7 @@ port.on('message', (message: BatchRequest | 'close') => {
     void storage.close().then(() => port.close())
     return
   }
-  storage.transaction((tx) => writeIssuances(tx, message.entries as IssuanceEntry[], message.nowMs)).then(
+  storage.transaction((tx) => writeIssuances(tx, JSON.parse(message.entries) as IssuanceEntry[], message.nowMs)).then(
     (outcomes) => port.postMessage({ id: message.id, outcomes } satisfies BatchReply),
     // Only the message crosses: SQLite errors name tables and constraints, never the values written.
     (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies BatchReply),
