@@ -1,5 +1,6 @@
 /**
- * Narrowing: for each request, the only policies that can apply, evaluated as their own preparsed Cedar set.
+ * Narrowing: for each request, the only policies that can apply, evaluated as their own set: in JavaScript when every
+ * member compiled (compile-policy.ts), else by cedar-wasm, preparsed on first use.
  *
  * INVARIANT (the narrowing statement): evaluating the candidate set gives the same decision, determining policies and
  * erroring policies as evaluating the whole set. A policy is left out only when its scope (action, principal or
@@ -9,7 +10,8 @@
  * conditions left to right, and `&&` short-circuits; such conjuncts cannot raise an error, so a policy left out could
  * neither be satisfied nor report an error. Inside a candidate set every member's pins hold, so the set evaluates each
  * policy with its pinned conjuncts removed (`true && rest` is `rest`), and the request need not carry what only they
- * read. policy-index.test.ts checks the statement on random policy sets and requests.
+ * read. policy-index.test.ts checks the statement on random policy sets and requests (with cedar-wasm evaluating the
+ * candidate sets), and compiled-policy-set.test.ts the same equality with the compiled evaluation.
  */
 import type { Expr, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
 import { preparsePolicySet } from './cedar-wasm.js'
