@@ -41,12 +41,16 @@ export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(record)).digest('hex')
 }
 
-export function sealRecord(event: AuditEvent, seq: number, timeMs: number, prevHash: string): AuditRecord {
-  const unsealed: Omit<AuditRecord, 'hash'> = { seq, time: new Date(timeMs).toISOString(), ...withoutUndefined(event), prev_hash: prevHash }
-  return { ...unsealed, hash: hashRecord(unsealed) }
+/** The sealed record and the JSON stored for it (the canonical form plus `hash`, so it is serialised only once). */
+export interface SealedRecord {
+  record: AuditRecord
+  json: string
 }
 
-function withoutUndefined(event: AuditEvent): AuditEvent {
-  // Canonical JSON drops undefined members anyway; dropping them here keeps the stored record equal to the hashed one.
-  return JSON.parse(JSON.stringify(event)) as AuditEvent
+export function sealRecord(event: AuditEvent, seq: number, timeMs: number, prevHash: string): SealedRecord {
+  // Canonical JSON drops undefined members, as JSON.stringify does, so the stored record equals the hashed one.
+  const unsealed: Omit<AuditRecord, 'hash'> = { seq, time: new Date(timeMs).toISOString(), ...event, prev_hash: prevHash }
+  const canonical = canonicalJson(unsealed)
+  const hash = createHash('sha256').update(canonical).digest('hex')
+  return { record: { ...unsealed, hash }, json: `${canonical.slice(0, -1)},"hash":"${hash}"}` }
 }

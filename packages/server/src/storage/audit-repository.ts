@@ -27,16 +27,16 @@ export class AuditRepository {
     const current = await head.executeTakeFirstOrThrow()
     let seq = Number(current.seq)
     let prev = current.hash
-    const records = events.map((event) => {
-      const record = sealRecord(event, ++seq, timeMs, prev)
-      prev = record.hash
-      return record
+    const sealed = events.map((event) => {
+      const next = sealRecord(event, ++seq, timeMs, prev)
+      prev = next.record.hash
+      return next
     })
-    await this.db.insertInto('audit_events').values(records.map((r) => ({
-      seq: r.seq, time: timeMs, type: r.type, record: JSON.stringify(r), prev_hash: r.prev_hash, hash: r.hash,
+    await this.db.insertInto('audit_events').values(sealed.map(({ record: r, json }) => ({
+      seq: r.seq, time: timeMs, type: r.type, record: json, prev_hash: r.prev_hash, hash: r.hash,
     }))).execute()
     await this.db.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute()
-    return records
+    return sealed.map((s) => s.record)
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
