@@ -1,6 +1,6 @@
 /** RFC 7523 private_key_jwt: authenticates an agent by an assertion signed with its own key. No shared secrets. */
 import type { KeyObject } from 'node:crypto'
-import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, SIZE_LIMITS, WritError, parseCompactJws, verifyJwsSignatureAsync } from '@writ/sdk'
+import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, SIZE_LIMITS, WritError, createCompactJwsParser, verifyJwsSignatureAsync } from '@writ/sdk'
 import type { AgentCache, CachedAgent } from '../agents/agent-cache.js'
 import type { Clock } from '../clock.js'
 
@@ -33,14 +33,16 @@ export class ClientAuthenticationError extends WritError {
 }
 
 const SUPPORTED_TYP = new Set(['jwt', 'application/jwt'])
+// An agent signs every assertion under the same header, so the parser remembers validated headers by their encoding.
+const parseAssertion = createCompactJwsParser({ maxBytes: SIZE_LIMITS.tokenBytes, allowedAlgorithms: ASSERTION_ALGORITHMS })
 
 export async function authenticateClient(input: ClientAuthenticationInput, deps: ClientAuthenticationDeps): Promise<AuthenticatedClient> {
   if (input.assertionType !== CLIENT_ASSERTION_TYPE || !input.assertion) {
     throw new ClientAuthenticationError('client_assertion_missing', input.clientId)
   }
-  let parsed: ReturnType<typeof parseCompactJws>
+  let parsed: ReturnType<typeof parseAssertion>
   try {
-    parsed = parseCompactJws(input.assertion, { maxBytes: SIZE_LIMITS.tokenBytes, allowedAlgorithms: ASSERTION_ALGORITHMS })
+    parsed = parseAssertion(input.assertion)
   } catch (error) {
     throw new ClientAuthenticationError(`assertion_malformed:${(error as WritError).reasons?.[0] ?? 'invalid'}`, input.clientId)
   }
