@@ -170,7 +170,10 @@ export class PolicyIndex {
       const [oldest, evicted] = this.sets.entries().next().value as [string, CandidateSet]
       this.sets.delete(oldest)
       const wasm = this.wasmSets.get(evicted)
-      if (wasm?.preparsed === true) preparsePolicySet(wasm.setId, { staticPolicies: {} })
+      if (wasm?.preparsed === true) {
+        preparsePolicySet(wasm.setId, { staticPolicies: {} })
+        wasm.preparsed = false
+      }
     }
     return set
   }
