@@ -1,5 +1,5 @@
-/** Cedar values as the JavaScript evaluation of compiled policies holds them, with Cedar's equality and its request. */
-import type { CedarValueJson, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs'
+/** Cedar values as the JavaScript evaluation of compiled policies holds them: equality, `like`, `in`, attributes, the request. */
+import type { CedarValueJson, EntityJson, EntityUidJson, PatternElem } from '@cedar-policy/cedar-wasm/nodejs'
 import { CedarIp, parseCedarIp } from './cedar-ip.js'
 import type { CedarRequest } from './cedar-request.js'
 
@@ -138,4 +138,77 @@ export function envOf(request: CedarRequest): CedarEnv {
     context,
     entities: request.entities.map(entityFrom),
   }
+}
+
+/**
+ * Cedar's `like`: `*` (Wildcard) matches any run of characters, every Literal matches itself. Matching the literal
+ * runs as UTF-16 is matching code points: strings here are well-formed (cedar-value.ts), and a run never starts with
+ * a low surrogate, so it cannot match inside a pair.
+ */
+export function likeMatcher(pattern: readonly PatternElem[]): (text: string) => boolean {
+  const runs: string[] = ['']
+  for (const element of pattern) {
+    if (element === 'Wildcard') runs.push('')
+    else runs[runs.length - 1] += element.Literal
+  }
+  const first = runs[0] ?? ''
+  if (runs.length === 1) return (text) => text === first
+  const last = runs[runs.length - 1] ?? ''
+  const middle = runs.slice(1, -1).filter((run) => run !== '')
+  return (text) => {
+    if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false
+    // Leftmost matches are enough with only `*`: a later match of a run never leaves more room for the next ones.
+    let at = first.length
+    const end = text.length - last.length
+    for (const run of middle) {
+      const found = text.indexOf(run, at)
+      if (found === -1 || found + run.length > end) return false
+      at = found + run.length
+    }
+    return true
+  }
+}
+
+export function attribute(env: CedarEnv, value: CedarValue, attr: string): CedarValue {
+  const record = recordOf(env, value)
+  const member = record.get(attr)
+  if (member === undefined) throw new NeedsReference(`missing attribute ${attr}`)
+  return member
+}
+
+export function hasAttribute(env: CedarEnv, value: CedarValue, attr: string): boolean {
+  // Cedar: `has` on an entity that does not exist is false, not an error.
+  if (value instanceof EntityUid) return entityOf(env, value)?.attrs.has(attr) ?? false
+  return record(value).has(attr)
+}
+
+export function recordOf(env: CedarEnv, value: CedarValue): CedarRecord {
+  if (!(value instanceof EntityUid)) return record(value)
+  const found = entityOf(env, value)
+  if (found === undefined) throw new NeedsReference('entity does not exist')
+  return found.attrs
+}
+
+/** Cedar's `in`: the entity is one of `targets` or a descendant of one (through parents, transitively). */
+export function isIn(env: CedarEnv, uid: EntityUid, targets: readonly EntityUid[]): boolean {
+  for (const target of targets) if (sameUid(uid, target)) return true
+  const seen = new Set<string>()
+  const pending = [...(entityOf(env, uid)?.parents ?? [])]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    for (const target of targets) if (sameUid(next, target)) return true
+    const key = `${next.type.length}:${next.type}${next.id}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    pending.push(...(entityOf(env, next)?.parents ?? []))
+  }
+  return false
+}
+
+export function sameUid(a: EntityUid, b: EntityUid): boolean {
+  return a.type === b.type && a.id === b.id
+}
+
+function record(value: CedarValue): CedarRecord {
+  if (!(value instanceof Map)) throw new NeedsReference('type error: expected a record or an entity')
+  return value as CedarRecord
 }

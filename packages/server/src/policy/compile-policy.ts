@@ -5,7 +5,8 @@
 import type { CedarValueJson, Expr, PatternElem, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs'
 import { parseCedarIp } from './cedar-ip.js'
 import {
-  CedarIp, cedarEquals, entityOf, EntityUid, NeedsReference, setHas, uidOf, valueOf, type CedarEnv, type CedarRecord, type CedarValue,
+  attribute, CedarIp, cedarEquals, EntityUid, hasAttribute, isIn, likeMatcher, NeedsReference, sameUid, setHas, uidOf, valueOf,
+  type CedarEnv, type CedarValue,
 } from './cedar-value.js'
 
 /** True when the policy is satisfied; throws NeedsReference where Cedar would report an error for it. */
@@ -242,74 +243,6 @@ function extensionCall(name: string, body: unknown): Evaluate {
   throw new Unsupported(`extension function ${name}`)
 }
 
-/**
- * Cedar's `like`: `*` (Wildcard) matches any run of characters, every Literal matches itself. Matching the literal
- * runs as UTF-16 is matching code points: strings here are well-formed (cedar-value.ts), and a run never starts with
- * a low surrogate, so it cannot match inside a pair.
- */
-export function likeMatcher(pattern: readonly PatternElem[]): (text: string) => boolean {
-  const runs: string[] = ['']
-  for (const element of pattern) {
-    if (element === 'Wildcard') runs.push('')
-    else runs[runs.length - 1] += element.Literal
-  }
-  const first = runs[0] ?? ''
-  if (runs.length === 1) return (text) => text === first
-  const last = runs[runs.length - 1] ?? ''
-  const middle = runs.slice(1, -1).filter((run) => run !== '')
-  return (text) => {
-    if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false
-    // Leftmost matches are enough with only `*`: a later match of a run never leaves more room for the next ones.
-    let at = first.length
-    const end = text.length - last.length
-    for (const run of middle) {
-      const found = text.indexOf(run, at)
-      if (found === -1 || found + run.length > end) return false
-      at = found + run.length
-    }
-    return true
-  }
-}
-
-function attribute(env: CedarEnv, value: CedarValue, attr: string): CedarValue {
-  const record = recordOf(env, value)
-  const member = record.get(attr)
-  if (member === undefined) throw new NeedsReference(`missing attribute ${attr}`)
-  return member
-}
-
-function hasAttribute(env: CedarEnv, value: CedarValue, attr: string): boolean {
-  // Cedar: `has` on an entity that does not exist is false, not an error.
-  if (value instanceof EntityUid) return entityOf(env, value)?.attrs.has(attr) ?? false
-  return record(value).has(attr)
-}
-
-function recordOf(env: CedarEnv, value: CedarValue): CedarRecord {
-  if (!(value instanceof EntityUid)) return record(value)
-  const found = entityOf(env, value)
-  if (found === undefined) throw new NeedsReference('entity does not exist')
-  return found.attrs
-}
-
-/** Cedar's `in`: the entity is one of `targets` or a descendant of one (through parents, transitively). */
-function isIn(env: CedarEnv, uid: EntityUid, targets: readonly EntityUid[]): boolean {
-  for (const target of targets) if (sameUid(uid, target)) return true
-  const seen = new Set<string>()
-  const pending = [...(entityOf(env, uid)?.parents ?? [])]
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    for (const target of targets) if (sameUid(next, target)) return true
-    const key = `${next.type.length}:${next.type}${next.id}`
-    if (seen.has(key)) continue
-    seen.add(key)
-    pending.push(...(entityOf(env, next)?.parents ?? []))
-  }
-  return false
-}
-
-function sameUid(a: EntityUid, b: EntityUid): boolean {
-  return a.type === b.type && a.id === b.id
-}
-
 // Type checks: the validator rules these errors out, but an error must never pass as a value.
 function bool(value: CedarValue): boolean {
   if (typeof value !== 'boolean') throw new NeedsReference('type error: expected a boolean')
@@ -331,10 +264,6 @@ function set(value: CedarValue): readonly CedarValue[] {
   return value as readonly CedarValue[]
 }
 
-function record(value: CedarValue): CedarRecord {
-  if (!(value instanceof Map)) throw new NeedsReference('type error: expected a record or an entity')
-  return value as CedarRecord
-}
 
 function entity(value: CedarValue): EntityUid {
   if (!(value instanceof EntityUid)) throw new NeedsReference('type error: expected an entity')
