@@ -15,6 +15,7 @@ import { ActivePolicy } from './policy/active-policy.js'
 import type { PolicyEngine } from './policy/policy-engine.js'
 import { approvalWebhook } from './oversight/approval-webhook.js'
 import { openStorage } from './storage/open-storage.js'
+import { SqliteMaintenanceThread } from './storage/sqlite-maintenance-thread.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
@@ -48,7 +49,8 @@ export interface App {
   close(): Promise<void>
 }
 
-const PRUNE_INTERVAL_MS = 60_000
+// Often, so that each prune is small (expired replay rows accumulate at the issuance rate).
+const PRUNE_INTERVAL_MS = 10_000
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, clock, logger, issuer } = options
@@ -69,9 +71,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { webhookUrl, webhookSecret, ...oversightSettings } = config.oversight
   const notify = webhookUrl && webhookSecret ? approvalWebhook({ url: webhookUrl, secret: webhookSecret }, clock, logger) : () => undefined
   const cache = new AgentCache(storage.agents, clock)
-  // A second connection only makes sense to a file of our own; `:memory:` and injected storages commit in-thread.
-  const thread = !options.storage && storage.driver === 'sqlite' && sqlitePath !== ':memory:' && config.audit.commitThread && IssuanceThread.available()
-    ? await IssuanceThread.start(sqlitePath) : undefined
+  // More connections only make sense to a file of our own; `:memory:` and injected storages do everything in-thread.
+  const threaded = !options.storage && storage.driver === 'sqlite' && sqlitePath !== ':memory:' && config.storage.sqliteThreads
+    && IssuanceThread.available() && SqliteMaintenanceThread.available()
+  const thread = threaded ? await IssuanceThread.start(sqlitePath) : undefined
+  const maintenance = threaded ? await SqliteMaintenanceThread.start(sqlitePath, logger) : undefined
   const log = new IssuanceLog(thread?.write ?? transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
   let ready = true
@@ -91,7 +95,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval })
 
   const pruner = setInterval(() => {
-    storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+    if (maintenance) maintenance.prune(clock.nowMs())
+    else storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
   }, PRUNE_INTERVAL_MS)
   pruner.unref()
   // Replicas sharing PostgreSQL pick up a set pushed through another one within the reload interval.
@@ -108,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       clearInterval(reloader)
       await log.flush()
       await thread?.close()
+      await maintenance?.close()
       await storage.close()
     },
   }

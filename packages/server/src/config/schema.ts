@@ -24,6 +24,8 @@ export const configSchema = z.strictObject({
     url: z.string().optional().describe('PostgreSQL connection URL (driver postgres). Treated as a secret.'),
     sqlitePath: z.string().optional().describe('SQLite file; defaults to <dataDir>/writ.db. `:memory:` for tests.'),
     poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL pool size.'),
+    sqliteThreads: z.boolean().default(true)
+      .describe('SQLite file only: commit token-endpoint batches on a worker thread, and checkpoint the WAL and prune expired replay rows on another, each with its own connection, so that neither fsync nor maintenance blocks request handling.'),
   }).prefault({}),
   keys: z.strictObject({
     algorithm: z.enum(['EdDSA', 'ES256']).default('EdDSA').describe('Algorithm of newly generated signing keys.'),
@@ -44,8 +46,6 @@ export const configSchema = z.strictObject({
   audit: z.strictObject({
     batchMaxSize: z.number().int().min(1).max(1_000).default(256)
       .describe('Most token issuances committed in one durable transaction (group commit).'),
-    commitThread: z.boolean().default(true)
-      .describe('SQLite file only: commit token-endpoint batches on a worker thread with its own connection, so fsync never blocks request handling.'),
   }).prefault({}),
   policy: z.strictObject({
     timeZone: z.string().min(1).default('UTC')

@@ -19,6 +19,8 @@ export interface StorageOptions {
   poolSize?: number
   /** Run migrations on open (the server does; `writ audit verify` offline does too, read-only work after). */
   migrate?: boolean
+  /** SQLite: WAL pages after which a commit checkpoints by itself (default 1000); raised where another thread checkpoints. */
+  walAutocheckpointPages?: number
 }
 
 // pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
@@ -45,6 +47,7 @@ function openSqlite(options: StorageOptions): Kysely<Database> {
   database.pragma('synchronous = FULL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
+  if (options.walAutocheckpointPages !== undefined) database.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`)
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
 }
 

@@ -11,8 +11,9 @@ const port = parentPort
 if (port === null) throw new TypeError('issuance-worker runs as a worker thread')
 const { sqlitePath } = workerData as { sqlitePath: string }
 
-// The server migrated the file before it started this thread.
-const storage = await openStorage({ driver: 'sqlite', sqlitePath, migrate: false })
+// The server migrated the file before it started this thread. The maintenance thread checkpoints the WAL every
+// 100 ms; the commit's own checkpoint (which would stall every token of its batch) is only a backstop.
+const storage = await openStorage({ driver: 'sqlite', sqlitePath, migrate: false, walAutocheckpointPages: 8_000 })
 port.on('message', (message: BatchRequest | 'close') => {
   if (message === 'close') {
     void storage.close().then(() => port.close())

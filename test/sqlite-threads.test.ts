@@ -1,9 +1,10 @@
 /**
- * The SQLite commit thread (tokens/issuance-thread.ts) as it runs in a build: a batch commits on the worker's own
- * connection, a failing write refuses the whole batch (fail closed), and a thread that dies is replaced.
+ * The SQLite threads as they run in a build. The commit thread (tokens/issuance-thread.ts): a batch commits on the
+ * worker's own connection, a failing write refuses the whole batch (fail closed), a thread that dies is replaced.
+ * The maintenance thread (storage/sqlite-maintenance-thread.ts): prunes only expired replay rows, checkpoints the WAL.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
@@ -16,6 +17,8 @@ interface Thread {
   close(): Promise<void>
 }
 interface ThreadModule { IssuanceThread: { available(): boolean; start(path: string): Promise<Thread> } }
+interface Maintenance { prune(nowMs: number): void; close(): Promise<void> }
+interface MaintenanceModule { SqliteMaintenanceThread: { available(): boolean; start(path: string, logger: unknown): Promise<Maintenance> } }
 
 const NOW = Date.UTC(2026, 11, 1, 12)
 
@@ -80,5 +83,31 @@ describe('the SQLite commit thread', () => {
     expect(await thread.write([issue('agt_1')], NOW)).toEqual(['committed'])
     expect(await storage.tokens.countIssued()).toBe(4)
     expect((await verifyChain(storage.audit)).ok).toBe(true)
+  })
+
+  it('the maintenance thread prunes only expired replay rows, in chunks, and checkpoints the WAL', async () => {
+    const maintenance = await import('../packages/server/dist/storage/sqlite-maintenance-thread.js') as MaintenanceModule
+    expect(maintenance.SqliteMaintenanceThread.available()).toBe(true)
+    const warnings: string[] = []
+    const logger = { debug() {}, info() {}, warn: (message: string) => warnings.push(message), error: (message: string) => warnings.push(message) }
+    const rows = Array.from({ length: 2_500 }, (_, i) => ({ client_id: 'agt_1', jti: `old-${i}`, expires_at: NOW - 1 }))
+    for (let i = 0; i < rows.length; i += 500) await storage.tokens.useAssertions(rows.slice(i, i + 500))
+    await storage.tokens.useAssertions([{ client_id: 'agt_1', jti: 'live', expires_at: NOW + 60_000 }])
+    // The rows above sit in the WAL (far below the autocheckpoint): the database file grows only when they are copied.
+    const fileSize = () => statSync(join(dir, 'writ.db')).size
+    const before = fileSize()
+    const thread = await maintenance.SqliteMaintenanceThread.start(join(dir, 'writ.db'), logger)
+    try {
+      thread.prune(NOW)
+      const remaining = async () => Number((await sql<{ n: number }>`select count(*) as n from used_assertions where jti like 'old-%'`.execute(storage.db)).rows[0]?.n)
+      for (let i = 0; i < 100 && (await remaining()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(await remaining()).toBe(0)
+      expect(await storage.tokens.useAssertions([{ client_id: 'agt_1', jti: 'live', expires_at: NOW + 60_000 }])).toEqual(new Set())
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(fileSize()).toBeGreaterThan(before)
+    } finally {
+      await thread.close()
+    }
+    expect(warnings).toEqual([])
   })
 })

@@ -1,0 +1,62 @@
+/** Starts and stops the SQLite maintenance thread (sqlite-maintenance-worker.ts): WAL checkpoints and replay-row pruning. */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Logger } from '../logger.js'
+
+const WORKER = fileURLToPath(new URL('./sqlite-maintenance-worker.js', import.meta.url))
+const CHECKPOINT_INTERVAL_MS = 100
+const PRUNE_CHUNK = 1_000
+
+export class SqliteMaintenanceThread {
+  /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
+  static available(): boolean {
+    return existsSync(WORKER)
+  }
+
+  static async start(sqlitePath: string, logger: Logger): Promise<SqliteMaintenanceThread> {
+    const thread = new SqliteMaintenanceThread(sqlitePath, logger)
+    await thread.spawn()
+    return thread
+  }
+
+  private worker: Worker | undefined
+  private closed = false
+
+  private constructor(private readonly sqlitePath: string, private readonly logger: Logger) {}
+
+  /** Deletes replay rows that expired before `nowMs`, a chunk at a time. */
+  prune(nowMs: number): void {
+    this.worker?.postMessage({ prune: nowMs })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const worker = this.worker
+    if (worker === undefined) return
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    worker.postMessage('close')
+    await exited
+  }
+
+  private async spawn(): Promise<void> {
+    const worker = new Worker(WORKER, {
+      workerData: { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK },
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+    })
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject)
+      worker.once('message', () => { worker.off('error', reject); resolve() })
+    })
+    worker.on('message', (message: { warning?: string }) => {
+      if (message.warning !== undefined) this.logger.warn('sqlite maintenance', { error: message.warning })
+    })
+    worker.on('error', (error) => this.logger.error('sqlite maintenance thread failed', { error: error.message }))
+    worker.on('exit', () => {
+      this.worker = undefined
+      // Without it the WAL would only be checkpointed by the commits' own backstop: start another.
+      if (!this.closed) this.spawn().catch((error: unknown) => this.logger.error('sqlite maintenance thread cannot restart', { error: String(error) }))
+    })
+    this.worker = worker
+  }
+}
