@@ -1,4 +1,5 @@
 /** The one runtime import of cedar-wasm, with the V8 setting it needs to run safely on Node 20 and 22. */
+import './wasm-flags.js'
 import { setFlagsFromString } from 'node:v8'
 
 // V8 11.x (Node 20) aborts the whole process ("Fatal error ... unreachable code" in
