@@ -76,7 +76,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     && IssuanceThread.available() && SqliteMaintenanceThread.available()
   const thread = threaded ? await IssuanceThread.start(sqlitePath) : undefined
   const maintenance = threaded ? await SqliteMaintenanceThread.start(sqlitePath, logger) : undefined
-  const log = new IssuanceLog(thread?.write ?? transactionWriter(storage), clock, config.audit.batchMaxSize)
+  // Two batches in flight keep the commit thread busy; the in-thread writer commits one at a time, as before.
+  const log = thread
+    ? new IssuanceLog(thread.write, clock, config.audit.batchMaxSize, 2)
+    : new IssuanceLog(transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
   let ready = true
 

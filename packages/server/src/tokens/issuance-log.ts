@@ -42,42 +42,53 @@ export function transactionWriter(storage: Storage): BatchWriter {
 
 export class IssuanceLog {
   private queue: Pending[] = []
-  private draining = false
+  private scheduled = false
+  private inFlight = 0
 
-  constructor(private readonly writer: BatchWriter, private readonly clock: Clock, private readonly maxBatch: number) {}
+  /**
+   * `maxInFlight` batches may be handed to the writer before the first is answered: the next batch then waits in the
+   * writer's queue instead of for a round trip, so the committing connection never idles between two batches.
+   * The writer commits them in order (one SQLite connection; PostgreSQL serialises them on the audit head row).
+   */
+  constructor(
+    private readonly writer: BatchWriter, private readonly clock: Clock, private readonly maxBatch: number, private readonly maxInFlight = 1,
+  ) {}
 
   /** Resolves once the outcome and its audit record are committed; rejects (AUDIT_UNAVAILABLE) if they are not. */
   commit(entry: IssuanceEntry): Promise<IssuanceOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject })
-      if (!this.draining) {
-        this.draining = true
+      if (!this.scheduled) {
+        this.scheduled = true
         // Yield one turn so requests that arrived together share the transaction.
-        setImmediate(() => void this.drain())
+        setImmediate(() => {
+          this.scheduled = false
+          this.dispatch()
+        })
       }
     })
   }
 
   /** Waits until everything queued so far is committed (graceful shutdown). */
   async flush(): Promise<void> {
-    while (this.draining || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+    while (this.scheduled || this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r))
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch)
-        try {
-          const outcomes = await this.writer(batch.map((p) => p.entry), this.clock.nowMs())
-          batch.forEach((p, i) => p.resolve(outcomes[i] as IssuanceOutcome))
-        } catch (cause) {
+  private dispatch(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch)
+      this.inFlight++
+      this.writer(batch.map((p) => p.entry), this.clock.nowMs()).then(
+        (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i] as IssuanceOutcome)),
+        (cause: unknown) => {
           // Fail closed: without a committed audit record nothing leaves the server.
           const error = new WritError('AUDIT_UNAVAILABLE', 'the audit log cannot be written; nothing was issued', { cause })
           for (const p of batch) p.reject(error)
-        }
-      }
-    } finally {
-      this.draining = false
+        },
+      ).finally(() => {
+        this.inFlight--
+        this.dispatch()
+      })
     }
   }
 }
