@@ -32,7 +32,7 @@ export function registerApprovalCommands(program: Command, ctx: CliContext): voi
       let { approvals: list } = await client.get<{ approvals: Approval[] }>(`/v1/approvals${suffix}`)
       if (options.status === 'expired') list = list.filter((a) => a.status === 'expired')
       if (options.json) return ctx.out(formatJson({ approvals: list }))
-      ctx.out(formatApprovalList(list, await agentNames(client, list), Date.now()))
+      ctx.out(formatApprovalList(list, await agentNames(client, list), ctx.clock.nowMs()))
     })
 
   approvals.command('show <auth_req_id>')
@@ -41,7 +41,7 @@ export function registerApprovalCommands(program: Command, ctx: CliContext): voi
     .action(async (authReqId: string, options: JsonOption, command: Command) => {
       const client = admin(command)
       const approval = await client.get<Approval>(approvalPath(authReqId))
-      ctx.out(options.json ? formatJson(approval) : formatApproval(approval, await agentNames(client, [approval]), Date.now()))
+      ctx.out(options.json ? formatJson(approval) : formatApproval(approval, await agentNames(client, [approval]), ctx.clock.nowMs()))
     })
 
   const verdicts = {

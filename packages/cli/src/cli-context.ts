@@ -1,7 +1,12 @@
 /** What a command may touch outside itself: environment, output streams and the stop signal; tests pass their own. */
 
+import type { Clock } from '@writ/server'
+import { systemClock } from './clock.js'
+
 export interface CliContext {
   env: Readonly<Record<string, string | undefined>>
+  /** The time, for listings (expiry, age) and policy test cases; the server's clock, so tests can fix it. */
+  clock: Clock
   /** Writes one line to standard output. */
   out(line: string): void
   /** Writes one line to standard error. */
@@ -15,6 +20,7 @@ export function processContext(): CliContext {
   let stopped: Promise<void> | undefined
   return {
     env: process.env,
+    clock: systemClock,
     out: (line) => { process.stdout.write(`${line}\n`) },
     err: (line) => { process.stderr.write(`${line}\n`) },
     untilStopped() {

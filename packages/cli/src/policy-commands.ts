@@ -142,7 +142,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       }
       if (cases === undefined) command.error('error: name a cases file, or use --against-audit --set <file-or-dir>')
       const tools = await loadPolicyTools()
-      const file = readCasesFile(cases as string, tools, Date.now())
+      const file = readCasesFile(cases as string, tools, ctx.clock.nowMs())
       const files = await caseSet(options.set ?? file.policies, command)
       const results = runCases(tools, files, file)
       const failed = results.filter((result) => !result.pass).length

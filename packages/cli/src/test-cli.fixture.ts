@@ -19,6 +19,7 @@ export async function runWrit(args: string[], options: { env?: Record<string, st
   const stderr: string[] = []
   const ctx: CliContext = {
     env: options.env ?? {},
+    clock: systemClock,
     out: (line) => stdout.push(line),
     err: (line) => stderr.push(line),
     untilStopped: options.untilStopped ?? (() => new Promise(() => undefined)),
