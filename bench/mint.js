@@ -132,7 +132,10 @@ async function benchWrit(results) {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
   const profDir = join(root, 'bench', 'results', 'profiles')
   if (options.cpuProf) mkdirSync(profDir, { recursive: true })
+  // The server runs with the node flags it ships with (the shebangs and `npm start` carry the same list).
+  const { SERVER_NODE_FLAGS } = await import(join(options.serverRoot, 'packages/server/dist/node-flags.js')).catch(() => ({ SERVER_NODE_FLAGS: [] }))
   const child = spawnNode([
+    ...SERVER_NODE_FLAGS,
     ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
     ...options.serverNodeArgs,
     join(options.serverRoot, 'packages/server/dist/main.js'),
