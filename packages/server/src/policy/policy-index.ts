@@ -19,6 +19,7 @@ import { ALL_NEEDS, emptyNeeds, mergeNeeds, needsOf, type Needs } from './attrib
 import { compilePolicy, type PolicyCondition } from './compile-policy.js'
 import { CompiledPolicySet } from './compiled-policy-set.js'
 import { AGENT_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
+import { applies, bucketOf, type Bucket } from './policy-bucket.js'
 import { resourceTypeOf } from './permission-boundary.js'
 import type { CompiledPolicy } from './validate-policies.js'
 
@@ -79,8 +80,8 @@ let serial = 0
 export class PolicyIndex {
   readonly policies: readonly IndexedPolicy[]
   private readonly prefix = `writ-policy-${++serial}`
-  private readonly byAction = new Map<string, readonly IndexedPolicy[]>()
-  private readonly unscoped: readonly IndexedPolicy[]
+  private readonly byAction = new Map<string, Bucket>()
+  private readonly unscoped: Bucket
   private readonly sets = new Map<string, CandidateSet>()
   private readonly wasmSets = new WeakMap<CandidateSet, WasmSet>()
   private nextSet = 0
@@ -100,10 +101,10 @@ export class PolicyIndex {
       if (json === undefined) return { ...policy, order, pins, narrowed: policy.text, needs: needsOf(policy.json), condition }
       return { ...policy, order, pins, narrowed: json, needs: needsOf(json), condition }
     })
-    this.unscoped = this.policies.filter((policy) => policy.actions === 'all')
+    this.unscoped = bucketOf(this.policies.filter((policy) => policy.actions === 'all'))
     const literals = new Set(this.policies.flatMap((policy) => (policy.actions === 'all' ? [] : policy.actions)))
     for (const action of literals) {
-      this.byAction.set(action, this.policies.filter((policy) => policy.actions === 'all' || policy.actions.includes(action)))
+      this.byAction.set(action, bucketOf(this.policies.filter((policy) => policy.actions === 'all' || policy.actions.includes(action))))
     }
     this.whole = narrow ? undefined : this.prepare(this.policies, this.policies.map((policy) => policy.order).join(','), ALL_NEEDS, false)
   }
@@ -113,13 +114,17 @@ export class PolicyIndex {
     if (!this.narrow) return this.whole
     const bucket = this.byAction.get(action) ?? this.unscoped
     const members: IndexedPolicy[] = []
-    let signature = ''
-    for (const policy of bucket) {
-      if (!applies(policy, facts)) continue
-      members.push(policy)
-      signature += `${policy.order},`
+    for (const policy of bucket.unpinned) members.push(policy)
+    // Only the policies whose first pin holds are looked at; the rest of their pins are checked one by one.
+    for (const [fact, byValue] of bucket.byFirstPin) {
+      const listed = byValue.get(facts[fact])
+      if (listed !== undefined) for (const policy of listed) if (applies(policy, facts)) members.push(policy)
     }
     if (members.length === 0) return undefined
+    // In the order of the set, so that equal members make one signature and one cached set.
+    members.sort((a, b) => a.order - b.order)
+    let signature = ''
+    for (const policy of members) signature += `${policy.order},`
     const cached = this.sets.get(signature)
     if (cached !== undefined) {
       this.sets.delete(signature)
@@ -185,10 +190,6 @@ function hasOnlySafeNumbers(value: unknown): boolean {
   return Object.values(value).every(hasOnlySafeNumbers)
 }
 
-function applies(policy: IndexedPolicy, facts: Readonly<PinFacts>): boolean {
-  for (const pin of policy.pins) if (!pin.values.has(facts[pin.fact])) return false
-  return true
-}
 
 const PIN_PATHS: Readonly<Record<string, PinFact>> = {
   'principal.name': 'principal.name',
