@@ -6,7 +6,9 @@ import type { Logger } from '../logger.js'
 
 const WORKER = fileURLToPath(new URL('./sqlite-maintenance-worker.js', import.meta.url))
 const CHECKPOINT_INTERVAL_MS = 100
-const PRUNE_CHUNK = 1_000
+// 250 rows a chunk and 10 ms between chunks: up to 25,000 rows/s, the write lock held ~1 ms at a time.
+const PRUNE_CHUNK = 250
+const PRUNE_PAUSE_MS = 10
 
 export class SqliteMaintenanceThread {
   /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
@@ -41,7 +43,7 @@ export class SqliteMaintenanceThread {
 
   private async spawn(): Promise<void> {
     const worker = new Worker(WORKER, {
-      workerData: { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK },
+      workerData: { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK, prunePauseMs: PRUNE_PAUSE_MS },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     })
     await new Promise<void>((resolve, reject) => {

@@ -7,12 +7,14 @@ import BetterSqlite3 from 'better-sqlite3'
 
 const port = parentPort
 if (port === null) throw new TypeError('sqlite-maintenance-worker runs as a worker thread')
-const { sqlitePath, checkpointIntervalMs, pruneChunk } = workerData as { sqlitePath: string; checkpointIntervalMs: number; pruneChunk: number }
+const { sqlitePath, checkpointIntervalMs, pruneChunk, prunePauseMs } = workerData as {
+  sqlitePath: string; checkpointIntervalMs: number; pruneChunk: number; prunePauseMs: number
+}
 
 const db = new BetterSqlite3(sqlitePath)
 db.pragma('busy_timeout = 5000')
 db.pragma('synchronous = FULL')
-// Small chunks, each its own transaction: the commit thread's next batch waits for one chunk at most.
+// Small chunks, each its own short transaction: the commit thread's next batch waits for one chunk at most.
 const pruneChunkStatement = db.prepare('delete from used_assertions where rowid in (select rowid from used_assertions where expires_at < ? limit ?)')
 
 // PASSIVE copies what it can without blocking writers or readers; the WAL restarts once a pass has caught up.
@@ -38,7 +40,8 @@ port.on('message', (message: { prune: number } | 'close') => {
     try {
       const { changes } = pruneChunkStatement.run(message.prune, pruneChunk)
       if (changes === pruneChunk) {
-        setImmediate(prune)
+        // A pause between chunks lets the commit thread's batches in; the rate still outruns any issuance rate.
+        setTimeout(prune, prunePauseMs)
         return
       }
     } catch (error) {
