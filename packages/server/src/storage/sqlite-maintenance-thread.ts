@@ -1,10 +1,9 @@
 /** Starts and stops the SQLite maintenance thread (sqlite-maintenance-worker.ts): WAL checkpoints and replay-row pruning. */
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Logger } from '../logger.js'
+import { closeSqliteWorker, compiledWorker, startSqliteWorker } from './sqlite-thread.js'
 
-const WORKER = fileURLToPath(new URL('./sqlite-maintenance-worker.js', import.meta.url))
+const WORKER = compiledWorker(new URL('./sqlite-maintenance-worker.js', import.meta.url))
 const CHECKPOINT_INTERVAL_MS = 100
 // 250 rows a chunk and 10 ms between chunks: up to 25,000 rows/s, the write lock held ~1 ms at a time.
 const PRUNE_CHUNK = 250
@@ -13,7 +12,7 @@ const PRUNE_PAUSE_MS = 10
 export class SqliteMaintenanceThread {
   /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
   static available(): boolean {
-    return existsSync(WORKER)
+    return WORKER !== undefined
   }
 
   static async start(sqlitePath: string, logger: Logger): Promise<SqliteMaintenanceThread> {
@@ -34,22 +33,16 @@ export class SqliteMaintenanceThread {
 
   async close(): Promise<void> {
     this.closed = true
-    const worker = this.worker
-    if (worker === undefined) return
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-    worker.postMessage('close')
-    await exited
+    if (this.worker !== undefined) await closeSqliteWorker(this.worker)
   }
 
   private async spawn(): Promise<void> {
-    const worker = new Worker(WORKER, {
-      workerData: { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK, prunePauseMs: PRUNE_PAUSE_MS },
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
-    })
-    await new Promise<void>((resolve, reject) => {
-      worker.once('error', reject)
-      worker.once('message', () => { worker.off('error', reject); resolve() })
-    })
+    if (WORKER === undefined) throw new TypeError('the compiled maintenance worker is missing; check available() first')
+    const worker = await startSqliteWorker(
+      WORKER,
+      { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK, prunePauseMs: PRUNE_PAUSE_MS },
+      { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+    )
     worker.on('message', (message: { warning?: string }) => {
       if (message.warning !== undefined) this.logger.warn('sqlite maintenance', { error: message.warning })
     })

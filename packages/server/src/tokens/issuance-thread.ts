@@ -1,7 +1,6 @@
 /** A BatchWriter that commits on a worker thread holding its own connection to the SQLite file (issuance-worker.ts). */
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { closeSqliteWorker, compiledWorker, startSqliteWorker } from '../storage/sqlite-thread.js'
 import type { BatchWriter, IssuanceOutcome } from './issuance-log.js'
 
 /** `entries` is JSON: for these plain records V8's JSON is several times cheaper than the structured clone. */
@@ -10,13 +9,13 @@ export type BatchReply = { id: number; outcomes: IssuanceOutcome[] } | { id: num
 
 interface Waiting { resolve: (outcomes: IssuanceOutcome[]) => void; reject: (error: Error) => void }
 
-const WORKER = fileURLToPath(new URL('./issuance-worker.js', import.meta.url))
+const WORKER = compiledWorker(new URL('./issuance-worker.js', import.meta.url))
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 48 }
 
 export class IssuanceThread {
   /** Whether the compiled worker exists beside this module (it does in a build; not when tests run the sources). */
   static available(): boolean {
-    return existsSync(WORKER)
+    return WORKER !== undefined
   }
 
   /** Starts the thread and waits until its connection is open; rejects if it cannot open the file. */
@@ -47,28 +46,14 @@ export class IssuanceThread {
   /** Closes the thread's connection once the batches sent so far are answered (the IssuanceLog was flushed first). */
   async close(): Promise<void> {
     this.closed = true
-    const worker = this.worker
-    if (worker === undefined) return
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-    worker.postMessage('close')
-    await exited
+    if (this.worker !== undefined) await closeSqliteWorker(this.worker)
   }
 
   private async spawn(): Promise<Worker> {
     // The thread only turns batches into rows: a small heap keeps the server's resident memory down (a thread that
     // outgrew it dies like any other and is replaced).
-    const worker = new Worker(WORKER, { workerData: { sqlitePath: this.sqlitePath }, resourceLimits: THREAD_LIMITS })
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => { worker.off('message', onReady); reject(error) }
-      const onReady = (message: unknown): void => {
-        if (message !== 'ready') return
-        worker.off('error', onError)
-        worker.off('message', onReady)
-        resolve()
-      }
-      worker.on('error', onError)
-      worker.on('message', onReady)
-    })
+    if (WORKER === undefined) throw new TypeError('the compiled issuance worker is missing; check available() first')
+    const worker = await startSqliteWorker(WORKER, { sqlitePath: this.sqlitePath }, THREAD_LIMITS)
     worker.on('message', (reply: BatchReply) => {
       const waiting = this.waiting.get(reply.id)
       if (waiting === undefined) return
