@@ -10,6 +10,7 @@
  *   node bench/mint.js --concurrency=64 --seconds=20 --rate=2000 --soak=60 --skip-oidc --skip-writ --skip-soak --cpu-prof
  *   node bench/mint.js --server-root=/path/to/other/checkout   # run that checkout's built server (compare builds)
  *   node bench/mint.js --server-node-args="--trace-gc"          # extra node flags for the Writ server process
+ *   node bench/mint.js --policies=examples/policies            # push a policy set (Cedar with real policies in the path)
  *
  * --cpu-prof writes the Writ server's V8 CPU profile to bench/results/profiles/ (git-ignored).
  *
@@ -17,7 +18,7 @@
  * Assertions are signed before each timed phase so the client's CPU is not taken from the server's.
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, mkdirSync } from 'node:fs'
 import { tmpdir, cpus, totalmem } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +50,8 @@ const options = {
   cpuProf: args.has('cpu-prof'),
   serverNodeArgs: (args.get('server-node-args') ?? '').split(' ').filter(Boolean),
   serverRoot: args.get('server-root') ?? process.env.WRIT_BENCH_SERVER_ROOT ?? root,
+  // A directory of .cedar files pushed before any phase (e.g. examples/policies); default: the seeded set.
+  policies: args.get('policies'),
 }
 const TARGETS = { tokens_per_s: 5000, p99_ms_at_2000_per_s: 10, ratio_vs_oidc_provider: 1.5, rss_peak_mb: 256, rss_growth_mb: 16 }
 
@@ -164,6 +167,17 @@ async function benchWrit(results) {
     })
     if (registered.status !== 201) throw new Error(`agent registration failed: ${registered.status} ${await registered.text()}`)
     const agentId = (await registered.json()).id
+
+    if (options.policies) {
+      const dir = join(root, options.policies)
+      const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.cedar')).map((f) => [f, readFileSync(join(dir, f), 'utf8')]))
+      const pushed = await fetch(`${server.admin_url}/v1/policies`, {
+        method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ files }),
+      })
+      if (pushed.status !== 201 && pushed.status !== 200) throw new Error(`policy push failed: ${pushed.status} ${await pushed.text()}`)
+      log(`writ: pushed ${Object.keys(files).length} policy files from ${options.policies}`)
+      results.writ_policies = options.policies
+    }
 
     const source = new AssertionSource({ privateKey, kid: publicJwk.kid, clientId: agentId, audience: server.issuer })
     const url = new URL(server.public_url)
