@@ -1,7 +1,9 @@
 /** Random policy sets, agents and requests for the property tests that compare an engine with the whole-set reference. */
 import fc from 'fast-check'
 import type { AuthorizationRequest } from './policy-engine.js'
-import { agentFrom, documentWith, TUESDAY_MORNING_UTC } from './policy-test.fixture.js'
+import { expect } from 'vitest'
+import type { CedarPolicyEngine } from './cedar-policy-engine.js'
+import { agentFrom, documentWith, engineWith, TUESDAY_MORNING_UTC } from './policy-test.fixture.js'
 
 const ACTIONS = ['a.read', 'b.write', 'c.delete', 'd.run'] as const
 // `e.run` is declared by the agents but named by no policy: it exercises the bucket of unscoped policies.
@@ -144,3 +146,42 @@ export function toRequest(a: ReturnType<typeof agentFrom>, r: GeneratedRequest):
   return request
 }
 
+
+/** Every kind of outcome a run of the property should reach, so that an equality over the runs is not vacuous. */
+export const EVERY_OUTCOME = [
+  'allow', 'deny', 'hold', 'no_permit', 'oversight_required:', 'policy_error:', 'policy_forbid:', 'policy_hold:', 'policy_permit:',
+] as const
+
+/**
+ * The property both engines' tests state: on random policy sets and requests, `engine` (built from the same files)
+ * decides exactly as the whole-set cedar-wasm reference. `afterRun` sees each engine before it is released.
+ */
+export function assertDecidesAsWholeSet(
+  options: { fastPath: boolean }, afterRun: (engine: CedarPolicyEngine) => void = () => undefined,
+): { decisions: number; outcomes: Set<string> } {
+  let decisions = 0
+  const outcomes = new Set<string>()
+  fc.assert(
+    fc.property(policySet, agent, fc.array(request, { minLength: 1, maxLength: 6 }), (files, a, requests) => {
+      const declaredActions = [...REQUEST_ACTIONS]
+      const engine = engineWith(files, { declaredActions, timeZone: 'Europe/Paris', fastPath: options.fastPath })
+      const whole = engineWith(files, { declaredActions, timeZone: 'Europe/Paris', narrow: false })
+      try {
+        for (const r of requests) {
+          const decided = toRequest(a, r)
+          const decision = engine.decide(decided)
+          expect(decision).toEqual(whole.decide(decided))
+          decisions++
+          outcomes.add(decision.effect)
+          for (const reason of decision.reasons) outcomes.add(reason.slice(0, reason.indexOf(':') + 1) || reason)
+        }
+        afterRun(engine)
+      } finally {
+        engine.dispose()
+        whole.dispose()
+      }
+    }),
+    { numRuns: 1_000 },
+  )
+  return { decisions, outcomes }
+}
