@@ -109,11 +109,11 @@ export async function startServerProcess(options: { dataDir: string; env?: Recor
   let hasExited = false
   void exited.then(() => { hasExited = true })
 
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  const deadline = performance.now() + (options.timeoutMs ?? 30_000)
   let info: ServerFile | undefined
   while (!info) {
     if (hasExited) throw new Error(`the server exited before it was ready:\n${output}`)
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       child.kill('SIGKILL')
       throw new Error(`the server was not ready within ${options.timeoutMs ?? 30_000} ms:\n${output}`)
     }

@@ -2,6 +2,7 @@
 import { randomUUID, type JsonWebKey } from 'node:crypto'
 import { importJWK, SignJWT } from 'jose'
 import { LIFETIMES } from '../wire/profile.js'
+import { systemNowSeconds } from '../clock.js'
 
 export interface ClientAssertionOptions {
   /** The agent's private key: an Ed25519 OKP or P-256 EC private JWK, optionally with `kid`. */
@@ -33,7 +34,7 @@ export async function signClientAssertion(options: ClientAssertionOptions): Prom
   }
   if (typeof options.agentId !== 'string' || options.agentId.length === 0) throw new TypeError('agentId must be a non-empty string')
   const { key, alg, kid } = await signingKey(options.privateKey)
-  const iat = options.now !== undefined ? options.now() : Math.floor(Date.now() / 1000)
+  const iat = (options.now ?? systemNowSeconds)()
   const header = kid === undefined ? { alg, typ: 'JWT' } : { alg, typ: 'JWT', kid }
   return new SignJWT({})
     .setProtectedHeader(header)

@@ -6,6 +6,7 @@ import { checkCapabilityClaims, type ClaimRules } from './capability-claims.js'
 import { createCompactJwsParser, type JwsHeader } from './compact-jws.js'
 import { createRemoteKeyResolver, createStaticKeyResolver, type KeyResolver } from './key-resolver.js'
 import { keyTypeForAlgorithm, verifyWithKeyType } from './signature.js'
+import { systemNowSeconds } from '../clock.js'
 
 export interface CapabilityVerifierOptions {
   /** Writ's issuer identifier, compared with `iss` as an exact string. */
@@ -43,10 +44,10 @@ const MAX_KID_LENGTH = 256
 export function createCapabilityVerifier(options: CapabilityVerifierOptions): CapabilityVerifier {
   const settings = checkOptions(options)
   const parse = createCompactJwsParser({ allowedAlgorithms: settings.algorithms, expectedTyp: TOKEN_TYPES.capability })
+  const now = options.now ?? systemNowSeconds
   const resolver: KeyResolver = options.jwks instanceof URL
     ? createRemoteKeyResolver(options.jwks)
     : createStaticKeyResolver(options.jwks.keys)
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000))
   const isRevoked = options.isRevoked
 
   async function verify(token: string): Promise<VerifiedCapability> {

@@ -41,7 +41,8 @@ export function createRemoteKeyResolver(url: URL): KeyResolver {
 
   function refresh(): Promise<void> {
     // DOS-04: after a failed fetch, answer from the failure for a while instead of hammering a struggling server.
-    if (Date.now() - failedAt < JWKS_FAILURE_BACKOFF_MS) return Promise.reject(unavailable(undefined))
+    // A monotonic timer: the backoff is an interval, not a date, and must not move with the wall clock.
+    if (performance.now() - failedAt < JWKS_FAILURE_BACKOFF_MS) return Promise.reject(unavailable(undefined))
     // INVARIANT: one refresh in flight at a time, and the slot table is rebuilt once per fetch, not once per caller.
     pending ??= remote
       .reload()
@@ -50,7 +51,7 @@ export function createRemoteKeyResolver(url: URL): KeyResolver {
           slots = buildSlots(remote.jwks()?.keys ?? [])
         },
         (cause: unknown) => {
-          failedAt = Date.now()
+          failedAt = performance.now()
           throw unavailable(cause)
         },
       )
