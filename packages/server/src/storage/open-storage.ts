@@ -23,6 +23,9 @@ export interface StorageOptions {
   walAutocheckpointPages?: number
 }
 
+// Expired replay rows deleted per statement by prune().
+const PRUNE_CHUNK = 1_000
+
 // pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
 pg.types.setTypeParser(20, Number)
 
@@ -76,7 +79,7 @@ function buildStorage(db: Kysely<Database>, driver: Driver): Storage {
     transaction: <T>(work: (tx: Repositories) => Promise<T>) =>
       driver === 'sqlite' ? sqliteTransaction(db, work) : db.transaction().execute((trx) => work(repositories(trx, driver))),
     async prune(nowMs: number) {
-      await base.tokens.pruneAssertions(nowMs)
+      while ((await base.tokens.pruneAssertions(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
     },
     close: () => db.destroy(),
   }

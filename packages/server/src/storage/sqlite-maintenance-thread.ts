@@ -41,7 +41,7 @@ export class SqliteMaintenanceThread {
     const worker = await startSqliteWorker(
       WORKER,
       { sqlitePath: this.sqlitePath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, pruneChunk: PRUNE_CHUNK, prunePauseMs: PRUNE_PAUSE_MS },
-      { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+      { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
     )
     worker.on('message', (message: { warning?: string }) => {
       if (message.warning !== undefined) this.logger.warn('sqlite maintenance', { error: message.warning })

@@ -75,6 +75,16 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect((await storage.tokens.useAssertions([{ client_id: 'c', jti: 'j', expires_at: 5_000 }])).size).toBe(1)
     })
 
+    it('prunes expired replay rows a chunk at a time and keeps live ones', async () => {
+      await storage.tokens.useAssertions(Array.from({ length: 5 }, (_, i) => ({ client_id: 'p', jti: `old-${i}`, expires_at: 1_000 })))
+      await storage.tokens.useAssertions([{ client_id: 'p', jti: 'live', expires_at: 9_000 }])
+      expect(await storage.tokens.pruneAssertions(2_000, 2)).toBe(2)
+      await storage.prune(2_000)
+      expect(await storage.tokens.pruneAssertions(2_000, 2)).toBe(0)
+      expect((await storage.tokens.useAssertions([{ client_id: 'p', jti: 'old-0', expires_at: 1_000 }])).size).toBe(1)
+      expect((await storage.tokens.useAssertions([{ client_id: 'p', jti: 'live', expires_at: 9_000 }])).size).toBe(0)
+    })
+
     it('records issued tokens by jti', async () => {
       await storage.tokens.recordIssued([{ jti: 'x', agent_id: 'a', task_id: 't', action: 'a.b', resource: 'r', audience: 'aud', issued_at: 1, expires_at: 2, parent_jti: null }])
       expect(await storage.tokens.findIssued('x')).toMatchObject({ jti: 'x', expires_at: 2 })

@@ -33,9 +33,16 @@ export class TokenRepository {
     return Number(row.n)
   }
 
-  /** The replay store holds each jti only until its assertion would have expired (bounded memory and disk). */
-  async pruneAssertions(nowMs: number): Promise<number> {
-    const result = await this.db.deleteFrom('used_assertions').where('expires_at', '<', nowMs).executeTakeFirst()
+  /**
+   * The replay store holds each jti only until its assertion would have expired (bounded memory and disk). Deletes at
+   * most `limit` expired rows and returns how many it deleted: each call is one short write, so a caller pruning a
+   * large backlog in chunks never holds the write lock (SQLite) or a large delete (PostgreSQL) for long.
+   */
+  async pruneAssertions(nowMs: number, limit: number): Promise<number> {
+    const result = await this.db.deleteFrom('used_assertions')
+      .where(({ eb, refTuple, selectFrom }) => eb(refTuple('client_id', 'jti'), 'in',
+        selectFrom('used_assertions').select(['client_id', 'jti']).where('expires_at', '<', nowMs).limit(limit).$asTuple('client_id', 'jti')))
+      .executeTakeFirst()
     return Number(result.numDeletedRows)
   }
 }
