@@ -1,5 +1,5 @@
 /** JWS signature checks on node:crypto for the two key types Writ accepts: Ed25519 (EdDSA) and P-256 (ES256). */
-import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, verify, type JsonWebKey, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
 import { WritError } from '../errors/writ-error.js'
 import { isCanonicalBase64url } from './compact-jws.js'
 
@@ -68,12 +68,11 @@ export function verifyJwsSignature(alg: string, key: KeyObject, signingInput: Ui
  */
 export function verifyJwsSignatureAsync(alg: string, key: KeyObject, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
   const keyType = keyTypeForAlgorithm(alg)
-  if (keyType === undefined || keyTypeOf(key) !== keyType || signature.length !== 64) return Promise.resolve(false)
+  if (keyType === undefined || keyTypeOf(key) !== keyType || !hasJwsLength(signature)) return Promise.resolve(false)
+  const [algorithm, keyInput] = verifyArguments(keyType, key)
   return new Promise((resolve) => {
-    const done = (error: Error | null, ok: boolean): void => resolve(error === null && ok)
     try {
-      if (keyType === 'Ed25519') verify(null, signingInput, key, signature, done)
-      else verify('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature, done)
+      verify(algorithm, signingInput, keyInput, signature, (error, ok) => resolve(error === null && ok))
     } catch {
       resolve(false)
     }
@@ -87,14 +86,23 @@ export function verifyWithKeyType(
   signingInput: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  // Both encodings are exactly 64 bytes: Ed25519 R‖S (RFC 8032) and ES256 r‖s (RFC 7518 §3.4), never DER.
-  if (signature.length !== 64) return false
+  if (!hasJwsLength(signature)) return false
+  const [algorithm, keyInput] = verifyArguments(keyType, key)
   try {
-    if (keyType === 'Ed25519') return verify(null, signingInput, key, signature)
-    return verify('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature)
+    return verify(algorithm, signingInput, keyInput, signature)
   } catch {
     return false
   }
+}
+
+// Both encodings are exactly 64 bytes: Ed25519 R‖S (RFC 8032) and ES256 r‖s (RFC 7518 §3.4), never DER.
+function hasJwsLength(signature: Uint8Array): boolean {
+  return signature.length === 64
+}
+
+/** node:crypto's digest and key arguments for a JWS signature of this key type. */
+function verifyArguments(keyType: VerificationKeyType, key: KeyObject): [string | null, KeyObject | VerifyKeyObjectInput] {
+  return keyType === 'Ed25519' ? [null, key] : ['sha256', { key, dsaEncoding: 'ieee-p1363' }]
 }
 
 function isCoordinate(value: unknown): value is string {
