@@ -5,7 +5,7 @@ import { systemClock } from './clock.js'
 
 export interface CliContext {
   env: Readonly<Record<string, string | undefined>>
-  /** The time, for listings (expiry, age) and policy test cases; the server's clock, so tests can fix it. */
+  /** The time, for listings (expiry, age) and policy test cases; a Clock, so tests can pass a fixed one. */
   clock: Clock
   /** Writes one line to standard output. */
   out(line: string): void

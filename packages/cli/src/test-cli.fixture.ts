@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, loadConfig, startServer, systemClock, type RunningServer } from '@writ/server'
+import { createLogger, loadConfig, startServer, type RunningServer } from '@writ/server'
+import { systemClock } from './clock.js'
 import type { CliContext } from './cli-context.js'
 import { runCli } from './run-cli.js'
 
