@@ -7,7 +7,7 @@
  *
  *   npm run bench:mint                  # tsc -b && node bench/mint.js
  *   node bench/mint.js --quick          # smoke run: short phases
- *   node bench/mint.js --concurrency=64 --seconds=20 --rate=2000 --soak=60 --skip-oidc --skip-writ --skip-soak --cpu-prof
+ *   node bench/mint.js --concurrency=32,128 --rounds=3 --seconds=6 --rate=2000 --soak=60 --skip-oidc --skip-writ --skip-soak --cpu-prof
  *   node bench/mint.js --server-root=/path/to/other/checkout   # run that checkout's built server (compare builds)
  *   node bench/mint.js --server-node-args="--trace-gc"          # extra node flags for the Writ server process
  *   node bench/mint.js --policies=examples/policies            # push a policy set (Cedar with real policies in the path)
@@ -15,7 +15,9 @@
  * --cpu-prof writes the Writ server's V8 CPU profile to bench/results/profiles/ (git-ignored).
  *
  * Each server is one child process (own process group, always killed on exit); this process is the load generator.
- * Assertions are signed before each timed phase so the client's CPU is not taken from the server's.
+ * Assertions are signed before each timed phase so the client's CPU is not taken from the server's. Both servers run
+ * from the start; the closed-loop phases alternate between them in rounds, at each concurrency, and the figures are
+ * medians over the rounds (see docs/benchmarks.md).
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, mkdirSync } from 'node:fs'
@@ -38,9 +40,12 @@ const args = new Map(process.argv.slice(2).map((a) => {
 const quick = args.has('quick') || process.env.BENCH_QUICK === '1'
 const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
 const options = {
-  concurrency: num('concurrency', 32),
+  // Closed-loop phases run at each of these concurrencies; a server's figure is its best (its saturation point).
+  concurrencies: (args.get('concurrency') ?? '32,128').split(',').map(Number),
+  // Rounds alternate the servers (Writ, oidc-provider, Writ, ...) so a shared host's drift hits both alike.
+  rounds: num('rounds', quick ? 1 : 3),
   warmupSeconds: num('warmup', quick ? 1 : 3),
-  seconds: num('seconds', quick ? 3 : 10),
+  seconds: num('seconds', quick ? 2 : 6),
   rate: num('rate', 2000),
   rateSeconds: num('rate-seconds', quick ? 3 : 10),
   soakSeconds: num('soak', quick ? 5 : 60),
@@ -102,23 +107,64 @@ async function withCpu(pid, phase) {
   }
 }
 
-/** Warm-up (JIT, caches, connections), then the closed-loop throughput phase. */
-async function throughput(name, pid, source, url, path, body) {
-  const makeRequest = () => formPost(url, path, body(source.next()))
+/** Warm-up (JIT, caches, connections) at the highest concurrency; returns the rate it reached. */
+async function warmUp(target) {
+  const { name, source, url, path, body } = target
+  const concurrency = Math.max(...options.concurrencies)
   log(`${name}: warm-up ${options.warmupSeconds} s`)
-  const warm = await closedLoop({ url, concurrency: options.concurrency, seconds: options.warmupSeconds, makeRequest, check: hasAccessToken })
+  prepare(source, 6000, options.warmupSeconds)
+  const warm = await closedLoop({ url, concurrency, seconds: options.warmupSeconds, makeRequest: () => formPost(url, path, body(source.next())), check: hasAccessToken })
   if (warm.errors > 0) throw new Error(`${name} warm-up failed: ${JSON.stringify(warm)}`)
-  const expected = warm.per_s * 1.5 + 1000
-  prepare(source, expected, options.seconds)
-  log(`${name}: closed loop, ${options.concurrency} connections, ${options.seconds} s`)
+  target.expectedRate = warm.per_s
+}
+
+/**
+ * Waits (at most 5 s) until the machine is quiet: after a phase, a server may still be busy for a moment (Writ's
+ * maintenance thread checkpoints the WAL the phase wrote), which would count against the next phase's server.
+ */
+async function settle() {
+  for (let i = 0; i < 25; i++) {
+    const before = machineBusySeconds()
+    await sleep(200)
+    if ((machineBusySeconds() - before) / 0.2 < 0.1) return
+  }
+}
+
+/** One closed-loop phase: `concurrency` connections, each sending its next request as soon as the answer arrives. */
+async function closedPhase(target, concurrency) {
+  const { name, pid, source, url, path, body } = target
+  prepare(source, target.expectedRate * 1.5 + 1000, options.seconds)
+  await settle()
   source.signedLate = 0
   const result = await withCpu(pid, () => closedLoop({
-    url, concurrency: options.concurrency, seconds: options.seconds, makeRequest, check: hasAccessToken,
+    url, concurrency, seconds: options.seconds, makeRequest: () => formPost(url, path, body(source.next())), check: hasAccessToken,
   }))
+  result.concurrency = concurrency
   result.signed_during_phase = source.signedLate
-  log(`${name}: ${result.per_s} tokens/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}, `
-    + `cpu (cores): server ${result.server_cpu_cores} (main thread ${result.server_main_thread_cores}), client ${result.client_cpu_cores}, other ${result.other_cpu_cores}`)
+  target.expectedRate = Math.max(target.expectedRate, result.per_s)
+  log(`${name}: ${concurrency} connections, ${options.seconds} s: ${result.per_s} tokens/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, `
+    + `errors ${result.errors}, cpu (cores): server ${result.server_cpu_cores} (main thread ${result.server_main_thread_cores}), `
+    + `client ${result.client_cpu_cores}, other ${result.other_cpu_cores}`)
   return result
+}
+
+/**
+ * The throughput rounds: in each, every server runs one phase at each concurrency, one server after the other. A
+ * server's figure in a round is its best phase; the reported figure is the round with the median figure, and the
+ * ratio is the median over the rounds of the ratio within each round.
+ */
+async function throughputRounds(targets) {
+  const rounds = []
+  for (let r = 1; r <= options.rounds; r++) {
+    log(`round ${r} of ${options.rounds}`)
+    const round = {}
+    for (const target of targets) {
+      round[target.key] = []
+      for (const concurrency of options.concurrencies) round[target.key].push(await closedPhase(target, concurrency))
+    }
+    rounds.push(round)
+  }
+  return rounds
 }
 
 async function waitForFile(file, child, timeoutMs = 30_000) {
@@ -131,7 +177,8 @@ async function waitForFile(file, child, timeoutMs = 30_000) {
 }
 
 // ---- Writ ------------------------------------------------------------------------------------------------------
-async function benchWrit(results) {
+/** Starts Writ, registers the bench agent (and policies), checks one token and a replay; returns the load target. */
+async function startWrit(results) {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
   const profDir = join(root, 'bench', 'results', 'profiles')
   if (options.cpuProf) mkdirSync(profDir, { recursive: true })
@@ -146,6 +193,11 @@ async function benchWrit(results) {
     cwd: options.serverRoot,
     env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
   })
+  const stopWrit = async () => {
+    await stop(child, 15_000)
+    rmSync(dataDir, { recursive: true, force: true })
+    if (options.cpuProf) log(`writ: CPU profile written to ${profDir}`)
+  }
   try {
     await waitForFile(join(dataDir, 'server.json'), child)
     const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'))
@@ -200,36 +252,40 @@ async function benchWrit(results) {
     await once.arrayBuffer(); await twice.arrayBuffer()
     if (once.status !== 200 || twice.status !== 401) throw new Error(`replay check failed: ${once.status} then ${twice.status}`)
 
-    results.writ = await throughput('writ', pid, source, url, '/oauth/token', body)
     results.writ_token_bytes = firstBody.access_token.length
-
-    // The soak follows the throughput phase (the server is warm and at its working size) and comes before the
-    // open loop, which overloads the server if it cannot take the offered rate; that phase's own peak is reported apart.
-    if (!options.skipSoak) results.rss = await soak(pid, source, url, body, startMemory)
-    else results.rss = { peak_mb: round(memory(pid).hwmMb, 1), start_mb: round(startMemory.rssMb, 1), end_mb: round(memory(pid).rssMb, 1), soak_seconds: 0 }
-
-    // Open loop at a fixed rate: the latency a caller sees at that load (if the server
-    // can take it; otherwise the queue grows and so does the latency, as it would for real callers).
-    prepare(source, options.rate, options.rateSeconds + 2)
-    log(`writ: open loop at ${options.rate}/s for ${options.rateSeconds} s`)
-    results.writ_fixed_rate = await withCpu(pid, () => openLoop({
-      url, rate: options.rate, seconds: options.rateSeconds, check: hasAccessToken,
-      makeRequest: () => formPost(url, '/oauth/token', body(source.next())),
-    }))
-    log(`writ: fixed rate achieved ${results.writ_fixed_rate.per_s}/s, p50 ${results.writ_fixed_rate.p50_ms} ms, `
-      + `p99 ${results.writ_fixed_rate.p99_ms} ms, max ${results.writ_fixed_rate.max_ms} ms, errors ${results.writ_fixed_rate.errors}`)
-
-    results.rss.peak_after_fixed_rate_mb = round(memory(pid).hwmMb, 1)
-  } finally {
-    await stop(child, 15_000)
-    rmSync(dataDir, { recursive: true, force: true })
+    return { key: 'writ', name: 'writ', pid, source, url, path: '/oauth/token', body, startMemory, stop: stopWrit }
+  } catch (error) {
+    await stopWrit()
+    throw error
   }
-  if (options.cpuProf) log(`writ: CPU profile written to ${profDir}`)
+}
+
+/** After the rounds: the memory soak, then the open loop at a fixed rate. */
+async function writMemoryAndLatency(writ, results) {
+  const { pid, source, url, body, startMemory } = writ
+  // The soak comes after the throughput rounds (the server is warm and at its working size) and before the open
+  // loop, which overloads the server if it cannot take the offered rate; that phase's own peak is reported apart.
+  if (!options.skipSoak) results.rss = await soak(pid, source, url, body, startMemory)
+  else results.rss = { peak_mb: round(memory(pid).hwmMb, 1), start_mb: round(startMemory.rssMb, 1), end_mb: round(memory(pid).rssMb, 1), soak_seconds: 0 }
+
+  // Open loop at a fixed rate: the latency a caller sees at that load (if the server
+  // can take it; otherwise the queue grows and so does the latency, as it would for real callers).
+  prepare(source, options.rate, options.rateSeconds + 2)
+  log(`writ: open loop at ${options.rate}/s for ${options.rateSeconds} s`)
+  results.writ_fixed_rate = await withCpu(pid, () => openLoop({
+    url, rate: options.rate, seconds: options.rateSeconds, check: hasAccessToken,
+    makeRequest: () => formPost(url, '/oauth/token', body(source.next())),
+  }))
+  log(`writ: fixed rate achieved ${results.writ_fixed_rate.per_s}/s, p50 ${results.writ_fixed_rate.p50_ms} ms, `
+    + `p99 ${results.writ_fixed_rate.p99_ms} ms, max ${results.writ_fixed_rate.max_ms} ms, errors ${results.writ_fixed_rate.errors}`)
+  results.rss.peak_after_fixed_rate_mb = round(memory(pid).hwmMb, 1)
 }
 
 /** The closed loop sustained for soakSeconds, sampling the server's RSS every 250 ms. */
 async function soak(pid, source, url, body, startMemory) {
   const expected = (results.writ?.per_s ?? 5000) * 1.25
+  // At the concurrency of the reported throughput: the memory of the load the throughput figure describes.
+  const concurrency = results.writ?.concurrency ?? options.concurrencies[0]
   // Presigned up front: a long soak needs assertions that live long enough (the server allows at most 300 s).
   source.lifetime = Math.min(290, Math.max(120, options.soakSeconds + 60))
   prepare(source, expected, options.soakSeconds)
@@ -238,10 +294,10 @@ async function soak(pid, source, url, body, startMemory) {
   const sampler = setInterval(() => {
     try { samples.push({ t: (performance.now() - t0) / 1000, ...memory(pid) }) } catch { /* gone */ }
   }, 250)
-  log(`writ: soak, closed loop for ${options.soakSeconds} s, sampling RSS`)
+  log(`writ: soak, closed loop (${concurrency} connections) for ${options.soakSeconds} s, sampling RSS`)
   source.signedLate = 0
   const run = await withCpu(pid, () => closedLoop({
-    url, concurrency: options.concurrency, seconds: options.soakSeconds, check: hasAccessToken,
+    url, concurrency, seconds: options.soakSeconds, check: hasAccessToken,
     makeRequest: () => formPost(url, '/oauth/token', body(source.next())),
     onProgress: (elapsed, recorder) => {
       const last = samples.at(-1)
@@ -266,6 +322,7 @@ async function soak(pid, source, url, body, startMemory) {
     window_seconds: round(window, 1),
     end_mb: round(end.rssMb, 1),
     soak_seconds: options.soakSeconds,
+    concurrency,
     requests: run.requests,
     tokens_per_s: run.per_s,
     p99_ms: run.p99_ms,
@@ -281,7 +338,8 @@ async function soak(pid, source, url, body, startMemory) {
 }
 
 // ---- oidc-provider ---------------------------------------------------------------------------------------------
-async function benchOidcProvider(results) {
+/** Starts oidc-provider with one private_key_jwt client and checks one EdDSA token; returns the load target. */
+async function startOidcProvider() {
   const { privateKey, publicJwk } = agentKey('bench-client-1')
   const child = spawnNode([join(root, 'bench/oidc-baseline.js'), JSON.stringify(publicJwk)], { cwd: root, pipeStdout: true })
   try {
@@ -298,35 +356,63 @@ async function benchOidcProvider(results) {
     const token = decodeJwt(firstBody.access_token)
     if (token.header.alg !== 'EdDSA') throw new Error(`oidc-provider signed with ${token.header.alg}, expected EdDSA`)
     log(`oidc-provider: token ok (typ ${token.header.typ}, alg ${token.header.alg}, ${firstBody.access_token.length} bytes)`)
-    results.oidc_provider = await throughput('oidc-provider', server.pid, source, url, '/token', body)
-    results.oidc_provider.memory_mb = round(memory(server.pid).hwmMb, 1)
-  } finally {
+    return { key: 'oidc_provider', name: 'oidc-provider', pid: server.pid, source, url, path: '/token', body, stop: () => stop(child) }
+  } catch (error) {
     await stop(child)
+    throw error
   }
 }
 
 // ---- main ------------------------------------------------------------------------------------------------------
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)]
+const best = (phases) => phases.reduce((a, b) => (b.per_s > a.per_s ? b : a))
+
+/** A server's reported phase: its best phase in the round whose best is the median over the rounds. */
+function reported(rounds, key) {
+  const bests = rounds.map((r) => best(r[key]))
+  const figure = median(bests.map((p) => p.per_s))
+  return { ...bests.find((p) => p.per_s === figure), rounds: rounds.map((r) => Object.fromEntries(r[key].map((p) => [p.concurrency, p.per_s]))) }
+}
+
 const results = {}
+const targets = []
 try {
   log(`node ${process.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; options ${JSON.stringify(options)}`)
-  if (!options.skipWrit) await benchWrit(results)
-  if (!options.skipOidc) await benchOidcProvider(results)
+  if (!options.skipWrit) targets.push(await startWrit(results))
+  if (!options.skipOidc) targets.push(await startOidcProvider())
+  for (const target of targets) await warmUp(target)
+  const rounds = await throughputRounds(targets)
+  for (const target of targets) results[target.key] = reported(rounds, target.key)
+  if (results.writ && results.oidc_provider) {
+    results.ratio = median(rounds.map((r) => best(r.writ).per_s / best(r.oidc_provider).per_s))
+    results.ratio_at = Object.fromEntries(options.concurrencies.map((c, i) => [c, round(median(rounds.map((r) => r.writ[i].per_s / r.oidc_provider[i].per_s)))]))
+  }
+  const oidc = targets.find((t) => t.key === 'oidc_provider')
+  if (oidc) {
+    results.oidc_provider.memory_mb = round(memory(oidc.pid).hwmMb, 1)
+    await oidc.stop()
+  }
+  const writ = targets.find((t) => t.key === 'writ')
+  if (writ) await writMemoryAndLatency(writ, results)
 } catch (error) {
   log(`failed: ${error.stack ?? error}`)
   killAll()
   process.exitCode = 1
+} finally {
+  for (const target of targets) await target.stop().catch(() => {})
 }
 
 const pick = (r) => r && {
   tokens_per_s: r.per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, errors: r.errors, requests: r.requests,
-  concurrency: options.concurrency, seconds: r.seconds,
+  concurrency: r.concurrency, seconds: r.seconds,
   server_cpu_cores: r.server_cpu_cores, server_main_thread_cores: r.server_main_thread_cores,
   server_cpu_us_per_token: r.ok > 0 ? Math.round((r.server_cpu_cores * r.seconds * 1e6) / r.ok) : null,
   client_cpu_cores: r.client_cpu_cores, other_cpu_cores: r.other_cpu_cores,
   ...(r.signed_during_phase ? { signed_during_phase: r.signed_during_phase } : {}),
   ...(r.error_kinds ? { error_kinds: r.error_kinds } : {}),
+  tokens_per_s_by_round: r.rounds,
 }
-const ratio = results.writ && results.oidc_provider ? round(results.writ.per_s / results.oidc_provider.per_s) : null
+const ratio = results.ratio === undefined ? null : round(results.ratio)
 const fixed = results.writ_fixed_rate
 const pass = (value, ok) => (value === null || value === undefined ? null : ok)
 const output = {
@@ -339,6 +425,7 @@ const output = {
   },
   oidc_provider: results.oidc_provider && { ...pick(results.oidc_provider), peak_rss_mb: results.oidc_provider.memory_mb },
   ratio_vs_oidc_provider: ratio,
+  ratio_at_concurrency: results.ratio_at ?? null,
   rss: results.rss,
   targets: {
     tokens_per_s: { target: `>= ${TARGETS.tokens_per_s}`, pass: pass(results.writ, results.writ?.per_s >= TARGETS.tokens_per_s && results.writ?.errors === 0) },

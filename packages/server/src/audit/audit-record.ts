@@ -54,3 +54,14 @@ export function sealRecord(event: AuditEvent, seq: number, timeMs: number, prevH
   const hash = createHash('sha256').update(canonical).digest('hex')
   return { record: { ...unsealed, hash }, json: `${canonical.slice(0, -1)},"hash":"${hash}"}` }
 }
+
+/** Seals `events` in order after the chain head `head`: each record names the one before it. */
+export function sealAfter(head: { seq: number; hash: string }, events: readonly AuditEvent[], timeMs: number): SealedRecord[] {
+  let seq = head.seq
+  let prev = head.hash
+  return events.map((event) => {
+    const sealed = sealRecord(event, ++seq, timeMs, prev)
+    prev = sealed.record.hash
+    return sealed
+  })
+}

@@ -24,7 +24,8 @@ describe('FileKeyManager', () => {
   it('signs tokens that jose verifies with the published key set', async () => {
     const clock = fixedClock(Date.UTC(2026, 0, 1))
     const keys = await FileKeyManager.open({ file: undefined, algorithm: 'EdDSA', clock })
-    const { jws: token, kid } = await keys.sign('at+jwt', { iss: 'i', sub: 's', exp: clock.nowSeconds() + 60 })
+    const { jws, kid } = keys.sign('at+jwt', { iss: 'i', sub: 's', exp: clock.nowSeconds() + 60 })
+    const token = await jws
     expect(kid).toBe(keys.current().kid)
     const { protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), { typ: 'at+jwt', currentDate: new Date(clock.nowMs()) })
     expect(protectedHeader).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: keys.current().kid })
@@ -34,7 +35,7 @@ describe('FileKeyManager', () => {
     const clock = fixedClock(Date.UTC(2026, 0, 1))
     const keys = await FileKeyManager.open({ file: undefined, algorithm: 'EdDSA', clock })
     const old = keys.current().kid
-    const { jws: token } = await keys.sign('at+jwt', { exp: clock.nowSeconds() + 900 })
+    const token = await keys.sign('at+jwt', { exp: clock.nowSeconds() + 900 }).jws
     await keys.rotate()
     expect(keys.current().kid).not.toBe(old)
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual([old, keys.current().kid])

@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 import { calculateJwkThumbprint, type JWK, type JSONWebKeySet } from 'jose'
 import { LIFETIMES, WritError, type SigningAlgorithm } from '@writ/sdk'
 import type { Clock } from '../clock.js'
-import type { KeyInfo, KeyManager, SignedJws } from './key-manager.js'
+import type { KeyInfo, KeyManager, SigningJws } from './key-manager.js'
 
 interface StoredKey {
   kid: string
@@ -49,7 +49,7 @@ export class FileKeyManager implements KeyManager {
     return manager
   }
 
-  sign(typ: string, claims: Record<string, unknown>): Promise<SignedJws> {
+  sign(typ: string, claims: Record<string, unknown>): SigningJws {
     const key = this.currentKey()
     let header = key.headers.get(typ)
     if (header === undefined) {
@@ -58,14 +58,15 @@ export class FileKeyManager implements KeyManager {
     }
     const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
     // With a callback node:crypto signs on libuv's thread pool, off the event loop that serves the requests.
-    return new Promise((resolve, reject) => {
+    const jws = new Promise<string>((resolve, reject) => {
       const done = (error: Error | null, signature: Buffer): void => {
         if (error) reject(error)
-        else resolve({ jws: `${signingInput}.${signature.toString('base64url')}`, kid: key.kid })
+        else resolve(`${signingInput}.${signature.toString('base64url')}`)
       }
       if (key.alg === 'EdDSA') sign(null, Buffer.from(signingInput), key.privateKey, done)
       else sign('sha256', Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, done)
     })
+    return { kid: key.kid, jws }
   }
 
   jwks(): JSONWebKeySet {

@@ -10,15 +10,19 @@ export interface KeyInfo {
   retiredAt: number | null
 }
 
-export interface SignedJws {
-  jws: string
-  /** The key that signed it (a rotation may make another key current meanwhile). */
+export interface SigningJws {
+  /** The key that signs it, chosen when sign() is called: a rotation meanwhile does not change it. */
   kid: string
+  /** The compact JWS, once its signature is computed (off the event loop). */
+  jws: Promise<string>
 }
 
 export interface KeyManager {
-  /** Signs a compact JWS with the current key; `typ` names the token type (never interchangeable). */
-  sign(typ: string, claims: Record<string, unknown>): Promise<SignedJws>
+  /**
+   * Signs a compact JWS with the current key; `typ` names the token type (never interchangeable). The key id is known
+   * at once, so a caller can record it (the audit entry) while the signature is computed.
+   */
+  sign(typ: string, claims: Record<string, unknown>): SigningJws
   /** The public keys to publish: the current key and retired keys whose tokens may still be live. */
   jwks(): JSONWebKeySet
   list(): KeyInfo[]

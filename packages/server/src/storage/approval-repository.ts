@@ -7,13 +7,7 @@ export class ApprovalRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(approval: Approval): Promise<void> {
-    await this.db.insertInto('approvals').values({
-      auth_req_id: approval.authReqId, agent_id: approval.agentId, request: JSON.stringify(approval.request),
-      binding: approval.binding, status: approval.status, approvers: JSON.stringify(approval.approvers),
-      reasons: JSON.stringify(approval.reasons), created_at: approval.createdAt, expires_at: approval.expiresAt,
-      interval_seconds: approval.intervalSeconds, last_poll_at: approval.lastPollAt, decided_by: approval.decidedBy,
-      decided_at: approval.decidedAt, decision_note: approval.decisionNote, token_jti: approval.tokenJti,
-    }).execute()
+    await this.db.insertInto('approvals').values(approvalRow(approval)).execute()
   }
 
   async find(authReqId: string): Promise<Approval | undefined> {
@@ -56,6 +50,17 @@ export class ApprovalRepository {
       .where('auth_req_id', '=', authReqId).where('status', '=', 'approved').where('expires_at', '>', nowMs)
       .executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
+  }
+}
+
+/** The stored row of an approval (also written by the commit thread's prepared statements). */
+export function approvalRow(approval: Approval): Database['approvals'] {
+  return {
+    auth_req_id: approval.authReqId, agent_id: approval.agentId, request: JSON.stringify(approval.request),
+    binding: approval.binding, status: approval.status, approvers: JSON.stringify(approval.approvers),
+    reasons: JSON.stringify(approval.reasons), created_at: approval.createdAt, expires_at: approval.expiresAt,
+    interval_seconds: approval.intervalSeconds, last_poll_at: approval.lastPollAt, decided_by: approval.decidedBy,
+    decided_at: approval.decidedAt, decision_note: approval.decisionNote, token_jti: approval.tokenJti,
   }
 }
 

@@ -1,6 +1,6 @@
 /** SQL for the hash-chained audit log: append inside the caller's transaction, read in seq order. */
 import type { Kysely } from 'kysely'
-import { sealRecord, type AuditEvent, type AuditRecord } from '../audit/audit-record.js'
+import { sealAfter, type AuditEvent, type AuditRecord } from '../audit/audit-record.js'
 import type { Database } from './tables.js'
 import type { Driver } from './storage.js'
 
@@ -25,17 +25,12 @@ export class AuditRepository {
     let head = this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1)
     if (this.driver === 'postgres') head = head.forUpdate()
     const current = await head.executeTakeFirstOrThrow()
-    let seq = Number(current.seq)
-    let prev = current.hash
-    const sealed = events.map((event) => {
-      const next = sealRecord(event, ++seq, timeMs, prev)
-      prev = next.record.hash
-      return next
-    })
+    const sealed = sealAfter({ seq: Number(current.seq), hash: current.hash }, events, timeMs)
     await this.db.insertInto('audit_events').values(sealed.map(({ record: r, json }) => ({
       seq: r.seq, time: timeMs, type: r.type, record: json, prev_hash: r.prev_hash, hash: r.hash,
     }))).execute()
-    await this.db.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute()
+    const last = sealed[sealed.length - 1] as (typeof sealed)[number]
+    await this.db.updateTable('audit_head').set({ seq: last.record.seq, hash: last.record.hash }).where('id', '=', 1).execute()
     return sealed.map((s) => s.record)
   }
 

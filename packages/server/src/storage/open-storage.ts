@@ -42,7 +42,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
 }
 
 function openSqlite(options: StorageOptions): Kysely<Database> {
-  const path = options.sqlitePath ?? ':memory:'
+  const database = openSqliteDatabase(options.sqlitePath ?? ':memory:', options.walAutocheckpointPages)
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
+}
+
+/** One connection to the SQLite file with Writ's durable settings; every connection to the file is opened here. */
+export function openSqliteDatabase(path: string, walAutocheckpointPages?: number): BetterSqlite3.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const database = new BetterSqlite3(path)
   // WAL + synchronous=FULL: a commit is on disk before it is acknowledged (no acknowledged audit event is lost).
@@ -50,8 +55,8 @@ function openSqlite(options: StorageOptions): Kysely<Database> {
   database.pragma('synchronous = FULL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
-  if (options.walAutocheckpointPages !== undefined) database.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`)
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
+  if (walAutocheckpointPages !== undefined) database.pragma(`wal_autocheckpoint = ${Math.trunc(walAutocheckpointPages)}`)
+  return database
 }
 
 function openPostgres(options: StorageOptions): Kysely<Database> {

@@ -20,6 +20,14 @@ export interface Repositories {
   policySets: PolicySetRepository
 }
 
+/** What the token endpoint's group commit writes (tokens/issuance-log.ts writeIssuances), and nothing more. */
+export interface IssuanceRepositories {
+  tokens: Pick<TokenRepository, 'useAssertions' | 'recordIssued'>
+  agents: Pick<AgentRepository, 'statuses'>
+  approvals: Pick<ApprovalRepository, 'consume' | 'insert'>
+  audit: Pick<AuditRepository, 'append'>
+}
+
 export interface Storage extends Repositories {
   readonly driver: Driver
   readonly db: Kysely<Database>

@@ -5,7 +5,7 @@
 import { WritError } from '@writ/sdk'
 import type { AuditEvent } from '../audit/audit-record.js'
 import type { Clock } from '../clock.js'
-import type { Repositories, Storage } from '../storage/storage.js'
+import type { IssuanceRepositories, Storage } from '../storage/storage.js'
 import type { IssuedTokenRow } from '../storage/token-repository.js'
 import type { Approval } from '../oversight/approval.js'
 
@@ -97,7 +97,7 @@ export class IssuanceLog {
  * One batch inside the caller's transaction: spend the assertion jtis, re-check agent status, record tokens, holds
  * and approvals, and append the audit records. The same function runs on the event loop or on the commit thread.
  */
-export async function writeIssuances(tx: Repositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
+export async function writeIssuances(tx: IssuanceRepositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
   const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
     ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
   // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.

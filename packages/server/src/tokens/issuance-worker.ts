@@ -3,7 +3,8 @@
  * SQLite's fsync blocks the thread that commits; here that is this thread, never the event loop serving requests.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { openStorage } from '../storage/open-storage.js'
+import { openSqliteDatabase } from '../storage/open-storage.js'
+import { SqliteIssuanceStore } from '../storage/sqlite-issuance-store.js'
 import { writeIssuances, type IssuanceEntry } from './issuance-log.js'
 import type { BatchRequest, BatchReply } from './issuance-thread.js'
 
@@ -13,13 +14,15 @@ const { sqlitePath } = workerData as { sqlitePath: string }
 
 // The server migrated the file before it started this thread. The maintenance thread checkpoints the WAL every
 // 100 ms; the commit's own checkpoint (which would stall every token of its batch) is only a backstop.
-const storage = await openStorage({ driver: 'sqlite', sqlitePath, migrate: false, walAutocheckpointPages: 8_000 })
+const database = openSqliteDatabase(sqlitePath, 8_000)
+const store = new SqliteIssuanceStore(database)
 port.on('message', (message: BatchRequest | 'close') => {
   if (message === 'close') {
-    void storage.close().then(() => port.close())
+    database.close()
+    port.close()
     return
   }
-  storage.transaction((tx) => writeIssuances(tx, JSON.parse(message.entries) as IssuanceEntry[], message.nowMs)).then(
+  store.transaction((tx) => writeIssuances(tx, JSON.parse(message.entries) as IssuanceEntry[], message.nowMs)).then(
     (outcomes) => port.postMessage({ id: message.id, outcomes } satisfies BatchReply),
     // Only the message crosses: SQLite errors name tables and constraints, never the values written.
     (error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies BatchReply),

@@ -32,8 +32,11 @@ export async function issueToken(
   extra: { spendApproval?: { authReqId: string }; data?: Record<string, unknown> } = {},
 ): Promise<IssuedCapability> {
   const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowMs(), deps.ttlSeconds)
-  const { jws: token, kid } = await deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
-  await commitOrThrow(deps.log, {
+  const { jws, kid } = deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
+  // The signature is computed while the audit record commits: the record needs only the claims and the key id. The
+  // token leaves only once both are done, so a failed commit still sends nothing (Promise.all also observes a failed
+  // signature, which then answers 500 after an issue record for a token that never existed outside this process).
+  const [token] = await Promise.all([jws, commitOrThrow(deps.log, {
     assertion,
     agent: { id: agent.id, version: agent.version },
     token: {
@@ -45,7 +48,7 @@ export async function issueToken(
       token: { jti: claims.jti, exp: claims.exp },
       data: { aud: request.audience, kid, ...extra.data },
     }),
-  })
+  })])
   return { token, claims }
 }
 

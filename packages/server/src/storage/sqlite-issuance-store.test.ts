@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Agent } from '../agents/agent-document.js'
+import { verifyChain } from '../audit/verify-chain.js'
+import type { Approval } from '../oversight/approval.js'
+import { writeIssuances, type IssuanceEntry } from '../tokens/issuance-log.js'
+import { openSqliteDatabase, openStorage } from './open-storage.js'
+import { SqliteIssuanceStore } from './sqlite-issuance-store.js'
+import type { Storage } from './storage.js'
+
+const NOW = Date.UTC(2026, 11, 1, 12)
+const dirs: string[] = []
+afterEach(() => { for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true }) })
+
+const agent = (id: string, status: Agent['status'] = 'active'): Agent => ({
+  id, name: id, status, version: 1, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+  document: { name: id, owner: 'a@example.com', team: 't', platform: 'custom', description: '', capabilities: [], data_access: [], tools: [], human_oversight: { required_for: [], approvers: [] }, jwks: { keys: [] } },
+})
+
+const approval = (authReqId: string, status: Approval['status'], expiresAt: number): Approval => ({
+  authReqId, agentId: 'agt_a', request: { action: { type: 'writ_action', action: 'deploy.run', resource: 'service:billing' }, task: { id: 'T-1' }, audience: 'urn:writ:rs' },
+  binding: 'b'.repeat(64), status, approvers: ['sre'], reasons: ['oversight:deploy.run'], createdAt: NOW - 60_000, expiresAt,
+  intervalSeconds: 5, lastPollAt: null, decidedBy: status === 'approved' ? 'adm_1' : null, decidedAt: status === 'approved' ? NOW - 1_000 : null,
+  decisionNote: null, tokenJti: null,
+})
+
+/** A migrated file holding the same agents and approvals for both writers. */
+async function seededFile(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'writ-issuance-store-'))
+  dirs.push(dir)
+  const path = join(dir, 'writ.db')
+  const storage = await openStorage({ driver: 'sqlite', sqlitePath: path })
+  await storage.agents.insert(agent('agt_a'))
+  await storage.agents.insert(agent('agt_s', 'suspended'))
+  await storage.agents.insert({ ...agent('agt_v'), version: 2 })
+  await storage.approvals.insert(approval('req_ok', 'approved', NOW + 60_000))
+  await storage.approvals.insert(approval('req_old', 'approved', NOW - 1))
+  await storage.close()
+  return path
+}
+
+const issue = (agentId: string, jti: string, assertionJti: string, version = 1): IssuanceEntry => ({
+  assertion: { clientId: agentId, jti: assertionJti, expiresAtMs: NOW + 120_000 },
+  agent: { id: agentId, version },
+  token: { jti, agent_id: agentId, task_id: 'T-1', action: 'tests.run', resource: 'repo:acme/billing', audience: 'urn:writ:rs', issued_at: NOW, expires_at: NOW + 300_000, parent_jti: null },
+  audit: { type: 'token.issue', actor: { kind: 'agent', id: agentId }, task: { id: 'T-1' }, action: 'tests.run', resource: 'repo:acme/billing', decision: { effect: 'allow', reasons: ['policy_permit:default'] }, token: { jti, exp: NOW / 1000 + 300 } },
+})
+
+// Every path of writeIssuances: fresh, replayed in a batch and across batches, a suspended agent, a changed version,
+// a hold, an approval spent, an expired approval, a denial and an authentication failure (no assertion).
+const BATCHES: IssuanceEntry[][] = [
+  [issue('agt_a', 'tok_1', 'as_1'), issue('agt_a', 'tok_2', 'as_1'), issue('agt_s', 'tok_3', 'as_2'), issue('agt_v', 'tok_4', 'as_3', 1)],
+  [
+    issue('agt_a', 'tok_5', 'as_1'),
+    { ...issue('agt_a', 'tok_6', 'as_4'), spendApproval: { authReqId: 'req_ok' } },
+    { ...issue('agt_a', 'tok_7', 'as_5'), spendApproval: { authReqId: 'req_old' } },
+    { assertion: { clientId: 'agt_a', jti: 'as_6', expiresAtMs: NOW + 120_000 }, agent: { id: 'agt_a', version: 1 }, hold: approval('req_new', 'pending', NOW + 600_000), audit: { type: 'token.hold', actor: { kind: 'agent', id: 'agt_a' } } },
+    { assertion: { clientId: 'agt_a', jti: 'as_7', expiresAtMs: NOW + 120_000 }, audit: { type: 'token.deny', actor: { kind: 'agent', id: 'agt_a' }, decision: { effect: 'deny', reasons: ['boundary'] } } },
+    { audit: { type: 'client.authentication_fail', actor: { kind: 'agent', id: 'unknown' }, decision: { effect: 'deny', reasons: ['bad_signature'] } } },
+  ],
+  [{ ...issue('agt_a', 'tok_8', 'as_8'), spendApproval: { authReqId: 'req_ok' } }],
+]
+
+async function tables(path: string): Promise<Record<string, unknown[]>> {
+  const db = openSqliteDatabase(path)
+  try {
+    const rows = (sql: string) => db.prepare(sql).all()
+    return {
+      used_assertions: rows('select * from used_assertions order by client_id, jti'),
+      issued_tokens: rows('select * from issued_tokens order by jti'),
+      approvals: rows('select * from approvals order by auth_req_id'),
+      audit_events: rows('select * from audit_events order by seq'),
+      audit_head: rows('select * from audit_head'),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+describe('SqliteIssuanceStore', () => {
+  it('gives writeIssuances the same outcomes and leaves the same rows as the Kysely repositories', async () => {
+    const viaKysely = await seededFile()
+    const viaStatements = await seededFile()
+
+    const storage: Storage = await openStorage({ driver: 'sqlite', sqlitePath: viaKysely, migrate: false })
+    const kyselyOutcomes = []
+    for (const batch of BATCHES) kyselyOutcomes.push(await storage.transaction((tx) => writeIssuances(tx, structuredClone(batch), NOW)))
+    await storage.close()
+
+    const db = openSqliteDatabase(viaStatements)
+    const store = new SqliteIssuanceStore(db)
+    const storeOutcomes = []
+    for (const batch of BATCHES) storeOutcomes.push(await store.transaction((tx) => writeIssuances(tx, structuredClone(batch), NOW)))
+    db.close()
+
+    expect(storeOutcomes).toEqual([
+      ['committed', 'assertion_replayed', 'agent_not_active', 'agent_changed'],
+      ['assertion_replayed', 'committed', 'approval_unavailable', 'committed', 'committed', 'committed'],
+      ['approval_unavailable'],
+    ])
+    expect(storeOutcomes).toEqual(kyselyOutcomes)
+    const [a, b] = [await tables(viaKysely), await tables(viaStatements)]
+    expect(b).toEqual(a)
+    expect((b.audit_events as unknown[]).length).toBe(11)
+
+    const reopened = await openStorage({ driver: 'sqlite', sqlitePath: viaStatements, migrate: false })
+    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 11 })
+    await reopened.close()
+  })
+
+  it('rolls the whole batch back when a statement fails: no rows, the head where it was', async () => {
+    const path = await seededFile()
+    const db = openSqliteDatabase(path)
+    const store = new SqliteIssuanceStore(db)
+    await store.transaction((tx) => writeIssuances(tx, [issue('agt_a', 'tok_1', 'as_1')], NOW))
+    const before = await tables(path)
+    // The same token id again violates the issued_tokens primary key after the assertion and status steps ran.
+    await expect(store.transaction((tx) => writeIssuances(tx, [issue('agt_a', 'tok_1', 'as_2')], NOW))).rejects.toThrow(/UNIQUE/)
+    expect(db.inTransaction).toBe(false)
+    expect(await tables(path)).toEqual(before)
+    db.close()
+  })
+})
