@@ -188,7 +188,8 @@ async function startWrit(results) {
     ...SERVER_NODE_FLAGS,
     ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
     ...options.serverNodeArgs,
-    join(options.serverRoot, 'packages/server/dist/main.js'),
+    // The server executable (its process defaults, then main.js); a checkout from before it existed runs main.js.
+    [join(options.serverRoot, 'packages/server/dist/launch.cjs'), join(options.serverRoot, 'packages/server/dist/main.js')].find((f) => existsSync(f)),
   ], {
     cwd: options.serverRoot,
     env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },

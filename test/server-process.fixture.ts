@@ -9,7 +9,7 @@ import { calculateJwkThumbprint, decodeJwt } from 'jose'
 import { signClientAssertion } from '@writ/sdk'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
-export const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js')
+export const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/launch.cjs')
 const SERVER_SRC = join(REPO_ROOT, 'packages/server/src')
 const SERVER_FILE = 'server.json'
 const OUTPUT_CAP = 64 * 1024
@@ -86,7 +86,7 @@ export function killAllServers(): void {
 }
 process.once('exit', killAllServers)
 
-/** Starts `node packages/server/dist/main.js` on free ports and waits for its `server.json`. */
+/** Starts `node packages/server/dist/launch.cjs` (the server executable) on free ports and waits for its `server.json`. */
 export async function startServerProcess(options: { dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ServerProcess> {
   const serverFile = join(options.dataDir, SERVER_FILE)
   // A file left by a killed run names a dead process; only the new process's file may be read.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // These tests run the built executable, as users do; `npm test` builds first, and so does beforeAll (incremental).
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const MAIN = join(ROOT, 'packages/cli/dist/main.js')
+const MAIN = join(ROOT, 'packages/cli/dist/writ.cjs')
 const ENV = { PATH: process.env.PATH ?? '' }
 
 function startServe(dataDir: string): Promise<{ child: ChildProcess; stdout: () => string }> {

@@ -1,5 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-/** The `writ` executable: runs one command line against the real process and exits with its code. */
+/** The CLI (started by writ.cts): runs one command line against the real process and exits with its code. */
 import { processContext } from './cli-context.js'
 import { runCli } from './run-cli.js'
 

@@ -1,5 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-/** Process entry: load config, build app, listen, shut down cleanly on SIGTERM/SIGINT. */
+/** The server process (started by launch.cts): load config, build app, listen, shut down cleanly on SIGTERM/SIGINT. */
 import { loadConfig } from './config/load.js'
 import { systemClock } from './clock.js'
 import { createLogger } from './logger.js'
