@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { openStorage } from '../packages/server/dist/storage/open-storage.js'
-import { writeIssuances } from '../packages/server/dist/tokens/issuance-log.js'
+import { writeIssuances } from '../packages/server/dist/tokens/write-issuances.js'
 import { timeOrderedId } from '../packages/server/dist/tokens/token-id.js'
 import { sealRecord } from '../packages/server/dist/audit/audit-record.js'
 

@@ -1,12 +1,10 @@
 /** Opens the SQL storage on SQLite (embedded default) or PostgreSQL, with migrations and durable settings. */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely'
 import { WritError } from '@writ/sdk'
 import { MIGRATIONS } from './migrations/index.js'
 import { cachingDatabase } from './statement-cache.js'
+import { openSqliteDatabase } from './open-sqlite-database.js'
 import { repositories, type Driver, type Repositories, type Storage } from './storage.js'
 import type { Database } from './tables.js'
 
@@ -44,19 +42,6 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
 function openSqlite(options: StorageOptions): Kysely<Database> {
   const database = openSqliteDatabase(options.sqlitePath ?? ':memory:', options.walAutocheckpointPages)
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
-}
-
-/** One connection to the SQLite file with Writ's durable settings; every connection to the file is opened here. */
-export function openSqliteDatabase(path: string, walAutocheckpointPages?: number): BetterSqlite3.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const database = new BetterSqlite3(path)
-  // WAL + synchronous=FULL: a commit is on disk before it is acknowledged (no acknowledged audit event is lost).
-  database.pragma('journal_mode = WAL')
-  database.pragma('synchronous = FULL')
-  database.pragma('busy_timeout = 5000')
-  database.pragma('foreign_keys = ON')
-  if (walAutocheckpointPages !== undefined) database.pragma(`wal_autocheckpoint = ${Math.trunc(walAutocheckpointPages)}`)
-  return database
 }
 
 function openPostgres(options: StorageOptions): Kysely<Database> {

@@ -3,8 +3,11 @@
  * so that neither stalls the event loop or the commit thread (a checkpoint inside a commit stalls every token in it).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { sql } from 'kysely'
-import { openStorage } from './open-storage.js'
+import { Kysely, SqliteDialect } from 'kysely'
+import { openSqliteDatabase } from './open-sqlite-database.js'
+import { cachingDatabase } from './statement-cache.js'
+import type { Database } from './tables.js'
+import { TokenRepository } from './token-repository.js'
 
 const port = parentPort
 if (port === null) throw new TypeError('sqlite-maintenance-worker runs as a worker thread')
@@ -15,26 +18,33 @@ const warn = (what: string, error: unknown): void => {
   port.postMessage({ warning: `${what} failed: ${error instanceof Error ? error.message : String(error)}` })
 }
 
-// The server migrated the file before it started this thread.
-const storage = await openStorage({ driver: 'sqlite', sqlitePath, migrate: false })
+// The server migrated the file before it started this thread. Only the repository it prunes with is loaded here,
+// not the whole storage: every module a worker loads costs its own isolate's memory.
+const database = openSqliteDatabase(sqlitePath)
+const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
+const tokens = new TokenRepository(db)
 
 // PASSIVE copies what it can without blocking writers or readers; the WAL restarts once a pass has caught up.
 const checkpoint = setInterval(() => {
-  sql`pragma wal_checkpoint(PASSIVE)`.execute(storage.db).catch((error: unknown) => warn('wal checkpoint', error))
+  try {
+    database.pragma('wal_checkpoint(PASSIVE)')
+  } catch (error) {
+    warn('wal checkpoint', error)
+  }
 }, checkpointIntervalMs)
 
 let pruning = false
 port.on('message', (message: { prune: number } | 'close') => {
   if (message === 'close') {
     clearInterval(checkpoint)
-    void storage.close().then(() => port.close())
+    void db.destroy().then(() => port.close())
     return
   }
   if (pruning) return
   pruning = true
   // Small chunks, each its own short transaction, with a pause between them that lets the commit thread's batches in.
   const prune = (): void => {
-    storage.tokens.pruneAssertions(message.prune, pruneChunk).then((deleted) => {
+    tokens.pruneAssertions(message.prune, pruneChunk).then((deleted) => {
       if (deleted === pruneChunk) setTimeout(prune, prunePauseMs)
       else pruning = false
     }, (error: unknown) => {

@@ -3,9 +3,9 @@
  * SQLite's fsync blocks the thread that commits; here that is this thread, never the event loop serving requests.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { openSqliteDatabase } from '../storage/open-storage.js'
+import { openSqliteDatabase } from '../storage/open-sqlite-database.js'
 import { SqliteIssuanceStore } from '../storage/sqlite-issuance-store.js'
-import { writeIssuances, type IssuanceEntry } from './issuance-log.js'
+import { writeIssuances, type IssuanceEntry } from './write-issuances.js'
 import type { BatchRequest, BatchReply } from './issuance-thread.js'
 
 const port = parentPort

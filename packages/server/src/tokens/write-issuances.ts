@@ -1,0 +1,75 @@
+/**
+ * writeIssuances(): what one group-commit batch writes, in the caller's transaction. It runs on the event loop
+ * (PostgreSQL, SQLite :memory:) or on the commit thread (SQLite file, issuance-worker.ts), which loads only this file
+ * and the statements it calls.
+ */
+import type { AuditEvent } from '../audit/audit-record.js'
+import type { Approval } from '../oversight/approval.js'
+import type { IssuanceRepositories } from '../storage/storage.js'
+import type { IssuedTokenRow } from '../storage/token-repository.js'
+
+export interface IssuanceEntry {
+  /** The authenticated assertion to consume (single use), if the request got that far. */
+  assertion?: { clientId: string; jti: string; expiresAtMs: number }
+  /** The agent whose status and version the decision relied on. */
+  agent?: { id: string; version: number }
+  /** The token to record if every check passes. */
+  token?: IssuedTokenRow
+  /** A held request to store (human oversight). */
+  hold?: Approval
+  /** The approval this token spends: it must still be approved and unexpired, and is used up with the commit. */
+  spendApproval?: { authReqId: string }
+  /** Audit record of the outcome as decided before commit (issue, hold or denial); a pending poll records none. */
+  audit?: AuditEvent
+}
+
+export type IssuanceOutcome = 'committed' | 'assertion_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
+
+/**
+ * One batch inside the caller's transaction: spend the assertion jtis, re-check agent status, record tokens, holds
+ * and approvals, and append the audit records. The same function runs on the event loop or on the commit thread.
+ */
+export async function writeIssuances(tx: IssuanceRepositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
+  const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
+    ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
+  // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
+  const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => ((e.token || e.hold) && e.agent ? [e.agent.id] : [])))])
+  const tokens: IssuedTokenRow[] = []
+  const events: AuditEvent[] = []
+  const outcomes: IssuanceOutcome[] = []
+  for (const entry of entries) {
+    let outcome = judge(entry, fresh, statuses)
+    // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
+    if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
+    if (outcome === 'committed' && entry.spendApproval && entry.token) {
+      if (!(await tx.approvals.consume(entry.spendApproval.authReqId, entry.token.jti, now))) outcome = 'approval_unavailable'
+    }
+    if (outcome === 'committed') {
+      if (entry.hold) await tx.approvals.insert(entry.hold)
+      if (entry.token) tokens.push(entry.token)
+      if (entry.audit) events.push(entry.audit)
+    } else if (entry.audit) {
+      events.push(denial(entry.audit, outcome))
+    }
+    outcomes.push(outcome)
+  }
+  await tx.tokens.recordIssued(tokens)
+  await tx.audit.append(events, now)
+  return outcomes
+}
+
+function judge(entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>): IssuanceOutcome {
+  if (entry.assertion && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
+  if ((entry.token || entry.hold) && entry.agent) {
+    const current = statuses.get(entry.agent.id)
+    if (!current || current.status !== 'active') return 'agent_not_active'
+    if (current.version !== entry.agent.version) return 'agent_changed'
+  }
+  return 'committed'
+}
+
+/** The decision made before commit is overturned: record the denial and why, and never the token id as issued. */
+function denial(event: AuditEvent, outcome: Exclude<IssuanceOutcome, 'committed'>): AuditEvent {
+  const { token: _token, ...rest } = event
+  return { ...rest, type: 'token.deny', decision: { effect: 'deny', reasons: [outcome] }, data: { ...rest.data, overturned: event.type } }
+}
