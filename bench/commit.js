@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * bench/commit: the cost of one SQLite group-commit transaction of the token endpoint (tokens/issuance-log.ts
- * writeIssuances through Kysely, as the commit thread runs it), against the same rows written with raw
- * better-sqlite3 prepared statements in the same run; plus the two storage decisions it backs: time-ordered token ids
+ * bench/commit: the cost of one SQLite group-commit transaction of the token endpoint (tokens/write-issuances.ts)
+ * through Kysely (the in-thread writer) and through the commit thread's prepared statements (SqliteIssuanceStore),
+ * against the same rows written with bare better-sqlite3 statements in the same run; plus the two storage decisions it backs: time-ordered token ids
  * (UUIDv7) against random ones, and commit latency with and without SQLite's own WAL auto-checkpoint.
  *
  *   npm run bench:commit            # tsc -b && node bench/commit.js
@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { openStorage } from '../packages/server/dist/storage/open-storage.js'
+import { openSqliteDatabase } from '../packages/server/dist/storage/open-sqlite-database.js'
+import { SqliteIssuanceStore } from '../packages/server/dist/storage/sqlite-issuance-store.js'
 import { writeIssuances } from '../packages/server/dist/tokens/write-issuances.js'
 import { timeOrderedId } from '../packages/server/dist/tokens/token-id.js'
 import { sealRecord } from '../packages/server/dist/audit/audit-record.js'
@@ -98,15 +100,21 @@ function rawWriter(path) {
   return { commit: async (batch) => write.immediate(batch), db }
 }
 
-const results = { writ_kysely: [], raw_prepared: [] }
+// writeIssuances through Kysely (the in-thread writer: PostgreSQL, :memory:), through the commit thread's prepared
+// statements (SqliteIssuanceStore), and the bare statements with no logic around them (the floor).
+const results = { writ_kysely: [], writ_commit_thread: [], raw_prepared: [] }
 for (const size of [1, 8, 32]) {
   const storage = await openWrit()
   results.writ_kysely.push(await measure(size, () => timeOrderedId(Date.now()), (batch) => storage.transaction((tx) => writeIssuances(tx, batch, NOW))))
   await storage.close()
+  const database = openSqliteDatabase(await freshDatabase(), 8_000)
+  const store = new SqliteIssuanceStore(database)
+  results.writ_commit_thread.push(await measure(size, () => timeOrderedId(Date.now()), (batch) => store.transaction((tx) => writeIssuances(tx, batch, NOW))))
+  database.close()
   const raw = rawWriter(await freshDatabase())
   results.raw_prepared.push(await measure(size, () => timeOrderedId(Date.now()), raw.commit))
   raw.db.close()
-  log(`batch ${size}: writ ${JSON.stringify(results.writ_kysely.at(-1))} raw ${JSON.stringify(results.raw_prepared.at(-1))}`)
+  log(`batch ${size}: kysely ${JSON.stringify(results.writ_kysely.at(-1))} commit thread ${JSON.stringify(results.writ_commit_thread.at(-1))} raw ${JSON.stringify(results.raw_prepared.at(-1))}`)
 }
 
 // Token ids: random UUIDv4 against time-ordered UUIDv7, through the real path, batches of 32, into an issued-token
