@@ -12,7 +12,8 @@
  *   node bench/mint.js --server-node-args="--trace-gc"          # extra node flags for the Writ server process
  *   node bench/mint.js --policies=examples/policies            # push a policy set (Cedar with real policies in the path)
  *
- * --cpu-prof writes the Writ server's V8 CPU profile to bench/results/profiles/ (git-ignored).
+ * --cpu-prof writes the Writ server's V8 CPU profile to bench/results/profiles/ (git-ignored); bench/profile-summary.js
+ * lists its functions by self time.
  *
  * Each server is one child process (own process group, always killed on exit); this process is the load generator.
  * Assertions are signed before each timed phase so the client's CPU is not taken from the server's. Both servers run
@@ -107,12 +108,12 @@ async function withCpu(pid, phase) {
   }
 }
 
-/** Warm-up (JIT, caches, connections) at the highest concurrency; returns the rate it reached. */
+/** Warm-up (JIT, caches, connections) at the highest concurrency; the rate it reached sizes the next presigning. */
 async function warmUp(target) {
   const { name, source, url, path, body } = target
   const concurrency = Math.max(...options.concurrencies)
   log(`${name}: warm-up ${options.warmupSeconds} s`)
-  prepare(source, 6000, options.warmupSeconds)
+  prepare(source, 6000, options.warmupSeconds) // enough for 6,000/s; beyond that the rest is signed on the spot
   const warm = await closedLoop({ url, concurrency, seconds: options.warmupSeconds, makeRequest: () => formPost(url, path, body(source.next())), check: hasAccessToken })
   if (warm.errors > 0) throw new Error(`${name} warm-up failed: ${JSON.stringify(warm)}`)
   target.expectedRate = warm.per_s

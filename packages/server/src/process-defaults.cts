@@ -9,8 +9,8 @@ function applyProcessDefaults(env: NodeJS.ProcessEnv = process.env, cores: numbe
   // The pool runs the token endpoint's signatures (node:crypto with a callback: the assertion's verify, the token's
   // sign). One thread fewer than the cores leaves the event loop a core: with more pool threads, each job handed to the
   // pool wakes a thread that can preempt the loop waiting for its result. bench/mint, 128 connections on 2 cores,
-  // alternating runs: 4,860–5,420 tokens/s with 1 thread, 3,980–4,630 with 2, 3,890–4,170 with libuv's default of 4.
-  // A value the operator set wins.
+  // alternating runs (the command is in docs/benchmarks.md): 4,860–5,420 tokens/s with 1 thread, 3,980–4,630 with 2,
+  // 3,890–4,170 with libuv's default of 4. A value the operator set wins.
   env.UV_THREADPOOL_SIZE ??= String(Math.max(1, cores - 1))
 }
 

@@ -55,13 +55,16 @@ export function sealRecord(event: AuditEvent, seq: number, timeMs: number, prevH
   return { record: { ...unsealed, hash }, json: `${canonical.slice(0, -1)},"hash":"${hash}"}` }
 }
 
-/** Seals `events` in order after the chain head `head`: each record names the one before it. */
-export function sealAfter(head: { seq: number; hash: string }, events: readonly AuditEvent[], timeMs: number): SealedRecord[] {
+export interface ChainHead { seq: number; hash: string }
+
+/** Seals `events` in order after `head` (each record names the one before it) and returns the new head. */
+export function sealAfter(head: ChainHead, events: readonly AuditEvent[], timeMs: number): { sealed: SealedRecord[]; head: ChainHead } {
   let seq = head.seq
-  let prev = head.hash
-  return events.map((event) => {
-    const sealed = sealRecord(event, ++seq, timeMs, prev)
-    prev = sealed.record.hash
-    return sealed
+  let hash = head.hash
+  const sealed = events.map((event) => {
+    const next = sealRecord(event, ++seq, timeMs, hash)
+    hash = next.record.hash
+    return next
   })
+  return { sealed, head: { seq, hash } }
 }

@@ -25,12 +25,11 @@ export class AuditRepository {
     let head = this.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1)
     if (this.driver === 'postgres') head = head.forUpdate()
     const current = await head.executeTakeFirstOrThrow()
-    const sealed = sealAfter({ seq: Number(current.seq), hash: current.hash }, events, timeMs)
+    const { sealed, head: next } = sealAfter({ seq: Number(current.seq), hash: current.hash }, events, timeMs)
     await this.db.insertInto('audit_events').values(sealed.map(({ record: r, json }) => ({
       seq: r.seq, time: timeMs, type: r.type, record: json, prev_hash: r.prev_hash, hash: r.hash,
     }))).execute()
-    const last = sealed[sealed.length - 1] as (typeof sealed)[number]
-    await this.db.updateTable('audit_head').set({ seq: last.record.seq, hash: last.record.hash }).where('id', '=', 1).execute()
+    await this.db.updateTable('audit_head').set(next).where('id', '=', 1).execute()
     return sealed.map((s) => s.record)
   }
 

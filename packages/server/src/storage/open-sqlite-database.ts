@@ -18,4 +18,3 @@ export function openSqliteDatabase(path: string, walAutocheckpointPages?: number
   if (walAutocheckpointPages !== undefined) database.pragma(`wal_autocheckpoint = ${Math.trunc(walAutocheckpointPages)}`)
   return database
 }
-

@@ -1,8 +1,8 @@
 /**
  * The group commit's statements on SQLite, prepared once on the commit thread's own connection. They are the same
- * statements the Kysely repositories run for writeIssuances (tokens/issuance-log.ts), without building and compiling
- * each query for every batch: bench:commit measured that at about a third of a batch's CPU. The storage contract
- * suite runs writeIssuances through both (storage.contract.ts), and they must leave identical rows.
+ * statements the Kysely repositories run for writeIssuances (tokens/write-issuances.ts), without building and
+ * compiling each query for every batch (bench:commit: 235 against 426 µs of CPU for a one-token batch). The
+ * differential test (sqlite-issuance-store.test.ts) runs writeIssuances through both and requires identical rows.
  */
 import type BetterSqlite3 from 'better-sqlite3'
 import { sealAfter, type AuditEvent, type AuditRecord } from '../audit/audit-record.js'
@@ -65,10 +65,9 @@ export class SqliteIssuanceStore {
         async append(events: readonly AuditEvent[], timeMs: number): Promise<AuditRecord[]> {
           if (events.length === 0) return []
           const head = s.auditHead.get() as { seq: number; hash: string }
-          const sealed = sealAfter({ seq: Number(head.seq), hash: head.hash }, events, timeMs)
+          const { sealed, head: next } = sealAfter({ seq: Number(head.seq), hash: head.hash }, events, timeMs)
           for (const { record: r, json } of sealed) s.appendAudit.run(r.seq, timeMs, r.type, json, r.prev_hash, r.hash)
-          const last = sealed[sealed.length - 1] as (typeof sealed)[number]
-          s.moveAuditHead.run(last.record.seq, last.record.hash)
+          s.moveAuditHead.run(next.seq, next.hash)
           return sealed.map((x) => x.record)
         },
       },

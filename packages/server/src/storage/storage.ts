@@ -20,7 +20,7 @@ export interface Repositories {
   policySets: PolicySetRepository
 }
 
-/** What the token endpoint's group commit writes (tokens/issuance-log.ts writeIssuances), and nothing more. */
+/** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
 export interface IssuanceRepositories {
   tokens: Pick<TokenRepository, 'useAssertions' | 'recordIssued'>
   agents: Pick<AgentRepository, 'statuses'>
