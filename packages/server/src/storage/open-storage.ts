@@ -1,5 +1,4 @@
 /** Opens the SQL storage on SQLite (embedded default) or PostgreSQL, with migrations and durable settings. */
-import pg from 'pg'
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely'
 import { WritError } from '@writ/sdk'
 import { MIGRATIONS } from './migrations/index.js'
@@ -24,11 +23,8 @@ export interface StorageOptions {
 // Expired replay rows deleted per statement by prune().
 const PRUNE_CHUNK = 1_000
 
-// pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
-pg.types.setTypeParser(20, Number)
-
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  const db = options.driver === 'postgres' ? openPostgres(options) : openSqlite(options)
+  const db = options.driver === 'postgres' ? await openPostgres(options) : openSqlite(options)
   try {
     if (options.driver === 'postgres') await sql`select 1`.execute(db)
     if (options.migrate ?? true) await migrate(db)
@@ -44,8 +40,12 @@ function openSqlite(options: StorageOptions): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
 }
 
-function openPostgres(options: StorageOptions): Kysely<Database> {
+async function openPostgres(options: StorageOptions): Promise<Kysely<Database>> {
   if (!options.url) throw new WritError('CONFIG_INVALID', 'storage.url is required when storage.driver is postgres')
+  // Loaded only when configured: on the embedded default the driver's modules would cost resident memory for nothing.
+  const { default: pg } = await import('pg')
+  // pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
+  pg.types.setTypeParser(20, Number)
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 })
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => undefined)

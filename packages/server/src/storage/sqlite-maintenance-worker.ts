@@ -3,11 +3,8 @@
  * so that neither stalls the event loop or the commit thread (a checkpoint inside a commit stalls every token in it).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { Kysely, SqliteDialect } from 'kysely'
 import { openSqliteDatabase } from './open-sqlite-database.js'
-import { cachingDatabase } from './statement-cache.js'
-import type { Database } from './tables.js'
-import { TokenRepository } from './token-repository.js'
+import { sqliteReplayPruner } from './sqlite-replay-pruner.js'
 
 const port = parentPort
 if (port === null) throw new TypeError('sqlite-maintenance-worker runs as a worker thread')
@@ -18,11 +15,10 @@ const warn = (what: string, error: unknown): void => {
   port.postMessage({ warning: `${what} failed: ${error instanceof Error ? error.message : String(error)}` })
 }
 
-// The server migrated the file before it started this thread. Only the repository it prunes with is loaded here,
-// not the whole storage: every module a worker loads costs its own isolate's memory.
+// The server migrated the file before it started this thread. Only the statement it prunes with is loaded here, not
+// the storage nor Kysely: every module a worker loads costs its own isolate's memory.
 const database = openSqliteDatabase(sqlitePath)
-const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }) })
-const tokens = new TokenRepository(db)
+const pruneAssertions = sqliteReplayPruner(database)
 
 // PASSIVE copies what it can without blocking writers or readers; the WAL restarts once a pass has caught up.
 const checkpoint = setInterval(() => {
@@ -37,20 +33,21 @@ let pruning = false
 port.on('message', (message: { prune: number } | 'close') => {
   if (message === 'close') {
     clearInterval(checkpoint)
-    void db.destroy().then(() => port.close())
+    database.close()
+    port.close()
     return
   }
   if (pruning) return
   pruning = true
   // Small chunks, each its own short transaction, with a pause between them that lets the commit thread's batches in.
   const prune = (): void => {
-    tokens.pruneAssertions(message.prune, pruneChunk).then((deleted) => {
-      if (deleted === pruneChunk) setTimeout(prune, prunePauseMs)
+    try {
+      if (pruneAssertions(message.prune, pruneChunk) === pruneChunk) setTimeout(prune, prunePauseMs)
       else pruning = false
-    }, (error: unknown) => {
+    } catch (error) {
       warn('prune', error)
       pruning = false
-    })
+    }
   }
   prune()
 })
