@@ -10,11 +10,11 @@
  *
  * Progress goes to stderr; the last line of stdout is one JSON object.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnNode, stop } from './lib/proc.js'
+import { startWritServer } from './lib/writ-server.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const args = new Map(process.argv.slice(2).map((a) => {
@@ -38,20 +38,8 @@ function residentMb(pid) {
 }
 
 async function startServer(buildRoot) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'writ-idle-rss-'))
-  const { SERVER_NODE_FLAGS } = await import(join(buildRoot, 'packages/server/dist/node-flags.js')).catch(() => ({ SERVER_NODE_FLAGS: [] }))
-  const entry = [join(buildRoot, 'packages/server/dist/launch.cjs'), join(buildRoot, 'packages/server/dist/main.js')].find((f) => existsSync(f))
-  const child = spawnNode([...SERVER_NODE_FLAGS, entry], {
-    cwd: buildRoot,
-    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
-  })
-  const ready = join(dataDir, 'server.json')
-  for (const deadline = Date.now() + 30_000; !existsSync(ready);) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the server in ${buildRoot} did not start`)
-    await sleep(50)
-  }
-  const { pid } = JSON.parse(readFileSync(ready, 'utf8'))
-  return { pid, stop: async () => { await stop(child); rmSync(dataDir, { recursive: true, force: true }) } }
+  const { server, stop } = await startWritServer(buildRoot)
+  return { pid: server.pid, stop }
 }
 
 async function bareNode() {

@@ -21,13 +21,14 @@
  * medians over the rounds (see docs/benchmarks.md).
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, mkdirSync } from 'node:fs'
-import { tmpdir, cpus, totalmem } from 'node:os'
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
 import { join, dirname } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { agentKey, AssertionSource } from './lib/assertions.js'
 import { closedLoop, formPost, openLoop } from './lib/load.js'
+import { startWritServer } from './lib/writ-server.js'
 import { cpuSeconds, firstJsonLine, killAll, machineBusySeconds, memory, spawnNode, stop } from './lib/proc.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -60,7 +61,7 @@ const options = {
   // A directory of .cedar files pushed before any phase (e.g. examples/policies); default: the seeded set.
   policies: args.get('policies'),
 }
-// The issue's figure for oidc-provider on "this machine"; this host measures 1,500–4,300 depending on the hour.
+// The issue's figure for oidc-provider on "this machine"; this host measures 1,420–4,290 depending on the hour.
 const REFERENCE_OIDC_PROVIDER_TOKENS_PER_S = 4400
 const TARGETS = { tokens_per_s: 5000, p99_ms_at_2000_per_s: 10, ratio_vs_oidc_provider: 1.5, rss_peak_mb: 256, rss_growth_mb: 16 }
 
@@ -123,10 +124,6 @@ async function warmUp(target) {
 }
 
 /**
- * Waits (at most 5 s) until the machine is quiet: after a phase, a server may still be busy for a moment (Writ's
- * maintenance thread checkpoints the WAL the phase wrote), which would count against the next phase's server.
- */
-/**
  * The event-loop delay of this process while nothing is measured and the servers are idle: what the host alone adds
  * to any latency (a VM's scheduling hiccups), the floor under the open loop's p99.
  */
@@ -140,6 +137,10 @@ async function hostJitter(seconds) {
   return figures
 }
 
+/**
+ * Waits (at most 5 s) until the machine is quiet: after a phase, a server may still be busy for a moment (Writ's
+ * maintenance thread checkpoints the WAL the phase wrote), which would count against the next phase's server.
+ */
 async function settle() {
   for (let i = 0; i < 25; i++) {
     const before = machineBusySeconds()
@@ -185,41 +186,19 @@ async function throughputRounds(targets) {
   return rounds
 }
 
-async function waitForFile(file, child, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready`)
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`)
-    await sleep(50)
-  }
-}
-
 // ---- Writ ------------------------------------------------------------------------------------------------------
 /** Starts Writ, registers the bench agent (and policies), checks one token and a replay; returns the load target. */
 async function startWrit(results) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
   const profDir = join(root, 'bench', 'results', 'profiles')
   if (options.cpuProf) mkdirSync(profDir, { recursive: true })
-  // The server runs with the node flags it ships with (the shebangs and `npm start` carry the same list).
-  const { SERVER_NODE_FLAGS } = await import(join(options.serverRoot, 'packages/server/dist/node-flags.js')).catch(() => ({ SERVER_NODE_FLAGS: [] }))
-  const child = spawnNode([
-    ...SERVER_NODE_FLAGS,
-    ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-    ...options.serverNodeArgs,
-    // The server executable (its process defaults, then main.js); a checkout from before it existed runs main.js.
-    [join(options.serverRoot, 'packages/server/dist/launch.cjs'), join(options.serverRoot, 'packages/server/dist/main.js')].find((f) => existsSync(f)),
-  ], {
-    cwd: options.serverRoot,
-    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
+  const { server, dataDir, stop: stopServer } = await startWritServer(options.serverRoot, {
+    nodeArgs: [...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...options.serverNodeArgs],
   })
   const stopWrit = async () => {
-    await stop(child, 15_000)
-    rmSync(dataDir, { recursive: true, force: true })
+    await stopServer()
     if (options.cpuProf) log(`writ: CPU profile written to ${profDir}`)
   }
   try {
-    await waitForFile(join(dataDir, 'server.json'), child)
-    const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'))
     const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
     const pid = server.pid
     const startMemory = memory(pid)
@@ -448,7 +427,7 @@ const output = {
   ratio_vs_oidc_provider: ratio,
   ratio_at_concurrency: results.ratio_at ?? null,
   // An estimate, not a measurement: Writ's figure on a host where oidc-provider does the issue's 4,400 tokens/s, if
-  // both scale alike with the host's speed (this host's speed moves by ±30 % within minutes; see docs/benchmarks.md).
+  // both scale alike with the host's speed (this host's speed moves by up to 2x between hours; see docs/benchmarks.md).
   at_reference_speed: ratio === null || ratio === undefined ? null : {
     oidc_provider_tokens_per_s: REFERENCE_OIDC_PROVIDER_TOKENS_PER_S, writ_tokens_per_s_estimate: Math.round(ratio * REFERENCE_OIDC_PROVIDER_TOKENS_PER_S),
   },
