@@ -106,6 +106,15 @@ describe('held requests and human approvals through the CLI', () => {
     expect(approvals.map((a) => a.auth_req_id)).toEqual([id])
   })
 
+  it('an argument that starts with \'-\' is passed after `--`; without it the usage error says so', async () => {
+    const bare = await writ('approvals', 'show', '-MS0YF-c4cE8eZD6Oj-pungwq08RItkc')
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toContain('goes after `--`')
+    const passed = await writ('approvals', 'show', '--', '-MS0YF-c4cE8eZD6Oj-pungwq08RItkc')
+    expect(passed.code).toBe(1)
+    expect(passed.stderr).toContain('approval `-MS0YF-c4cE8eZD6Oj-pungwq08RItkc` does not exist [NOT_FOUND]')
+  })
+
   it('token request --wait polls until a human approves, then prints the token', async () => {
     const waiting = deploy('T-3', '--wait', '30')
     const id = await pendingFor('T-3')

@@ -52,6 +52,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     return 0
   } catch (error) {
     if (error instanceof CommanderError) {
+      // Writ's own ids never start with '-', but a value the user got elsewhere may; `--` is how to pass it.
+      if (error.code === 'commander.unknownOption') ctx.err('an argument that starts with \'-\' goes after `--`, as in: writ approvals show -- <id>')
       // Help and --version end through the same path with exit code 0; everything else is a usage error.
       return error.exitCode === 0 ? 0 : EXIT_USAGE
     }

@@ -45,7 +45,9 @@ export async function holdRequest(
   }
   const bound = { action: request.action, task: request.task, audience: request.audience }
   const approval: Approval = {
-    authReqId: randomBytes(24).toString('base64url'),
+    // Hex, not base64url: one base64url id in 64 starts with '-', and a command line reads that as an option
+    // (`writ approvals deny -MS0…`). 160 bits is the entropy OpenID CIBA §7.3 recommends for auth_req_id.
+    authReqId: randomBytes(20).toString('hex'),
     agentId: agent.id,
     request: bound,
     binding: approvalBinding(agent.id, bound),

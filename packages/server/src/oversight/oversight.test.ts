@@ -56,6 +56,8 @@ describe.each(engines)('human oversight on $name', (engine) => {
   it('holds an action the document marks for a human, and issues exactly one token once approved', async () => {
     const held = await hold()
     expect(held).toMatchObject({ expires_in: 600, interval: 5 })
+    // 160 bits in hex: never a leading '-' that a command line would read as an option.
+    expect(held.auth_req_id).toMatch(/^[0-9a-f]{40}$/)
     expect(await t.storage.tokens.countIssued()).toBe(0)
     const pending = await (await t.admin('GET', '/v1/approvals?status=pending')).json() as { approvals: Array<Record<string, unknown>> }
     expect(pending.approvals).toMatchObject([{ auth_req_id: held.auth_req_id, action: 'deploy.run', resource: 'service:billing', approvers: ['release-manager'], reasons: ['oversight_required:deploy.run'] }])
