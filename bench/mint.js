@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { agentKey, AssertionSource } from './lib/assertions.js'
 import { closedLoop, formPost, openLoop } from './lib/load.js'
 import { startWritServer } from './lib/writ-server.js'
-import { cpuSeconds, firstJsonLine, killAll, machineBusySeconds, memory, spawnNode, stop } from './lib/proc.js'
+import { cpuSeconds, firstJsonLine, killAll, machineBusySeconds, memory, spawnNode, stop, threadCpuSeconds } from './lib/proc.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ASSERTION_TYPE = encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
@@ -95,6 +95,7 @@ function prepare(source, expectedRate, seconds) {
 async function withCpu(pid, phase) {
   const before = cpuSeconds(pid)
   const mainBefore = cpuSeconds(pid, true)
+  const threadsBefore = threadCpuSeconds(pid)
   const machine = machineBusySeconds()
   const client = process.cpuUsage()
   const start = performance.now()
@@ -103,10 +104,15 @@ async function withCpu(pid, phase) {
   const used = process.cpuUsage(client)
   const server = cpuSeconds(pid) - before
   const clientSeconds = (used.user + used.system) / 1e6
+  // The other threads' CPU, busiest first. On the SQLite default the first is usually libuv's pool (Ed25519 verify
+  // and sign) and the second the commit thread; the split shows which one a slower host slows.
+  const others = [...threadCpuSeconds(pid)].filter(([tid]) => tid !== pid)
+    .map(([tid, seconds]) => seconds - (threadsBefore.get(tid) ?? 0)).sort((a, b) => b - a)
   return {
     ...result,
     server_cpu_cores: round(server / wall),
     server_main_thread_cores: round((cpuSeconds(pid, true) - mainBefore) / wall),
+    server_busiest_other_threads_cores: others.slice(0, 3).map((seconds) => round(seconds / wall)),
     client_cpu_cores: round(clientSeconds / wall),
     other_cpu_cores: round(Math.max(0, machineBusySeconds() - machine - server - clientSeconds) / wall),
   }
@@ -406,6 +412,10 @@ const pick = (r) => r && {
   concurrency: r.concurrency, seconds: r.seconds,
   server_cpu_cores: r.server_cpu_cores, server_main_thread_cores: r.server_main_thread_cores,
   server_cpu_us_per_token: r.ok > 0 ? Math.round((r.server_cpu_cores * r.seconds * 1e6) / r.ok) : null,
+  server_cpu_us_per_token_by_thread: r.ok > 0 && r.server_busiest_other_threads_cores ? {
+    main: Math.round((r.server_main_thread_cores * r.seconds * 1e6) / r.ok),
+    busiest_others: r.server_busiest_other_threads_cores.map((cores) => Math.round((cores * r.seconds * 1e6) / r.ok)),
+  } : null,
   client_cpu_cores: r.client_cpu_cores, other_cpu_cores: r.other_cpu_cores,
   ...(r.signed_during_phase ? { signed_during_phase: r.signed_during_phase } : {}),
   ...(r.error_kinds ? { error_kinds: r.error_kinds } : {}),

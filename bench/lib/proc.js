@@ -1,6 +1,6 @@
 /** Child processes for the benchmarks: each server in its own process group, always killed on exit; RSS from /proc. */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const children = new Set()
 
@@ -81,7 +81,23 @@ export function memory(pid) {
  * main thread (the JavaScript event loop), from /proc/<pid>/task/<pid>/stat.
  */
 export function cpuSeconds(pid, mainThreadOnly = false) {
-  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
+  return statCpuSeconds(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`)
+}
+
+/**
+ * CPU seconds of each of a process's threads, by thread id. Node names every thread `node`, so a thread is known by
+ * its id only: the main thread's id is the pid, and the others are told apart by how busy they are.
+ */
+export function threadCpuSeconds(pid) {
+  const seconds = new Map()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try { seconds.set(Number(tid), statCpuSeconds(`/proc/${pid}/task/${tid}/stat`)) } catch { /* the thread ended */ }
+  }
+  return seconds
+}
+
+function statCpuSeconds(path) {
+  const stat = readFileSync(path, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[11] = utime, fields[12] = stime (0-based after the command), in clock ticks (100 Hz on Linux).
   return (Number(fields[11]) + Number(fields[12])) / 100
