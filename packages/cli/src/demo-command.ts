@@ -16,8 +16,8 @@ import { DEPLOY_BOT_YAML } from './deploy-bot-document.js'
 import { appendKeys, readIdentityDocument, type IdentityDocument } from './identity-document-file.js'
 import { formatFields, formatJson, printable } from './output.js'
 
-// packages/cli/dist/demo-command.js (or src/ under the tests) -> <repo>/../shared/examples/agents
-const EXAMPLE = new URL('../../../../shared/examples/agents/deploy-bot.yaml', import.meta.url)
+// packages/cli/dist/demo-command.js (or src/ under the tests) -> <repo>/examples/agents
+const EXAMPLE = new URL('../../../examples/agents/deploy-bot.yaml', import.meta.url)
 const TASK = 'T-42'
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
@@ -100,10 +100,10 @@ async function story(running: RunningServer, ctx: CliContext): Promise<void> {
   detail(formatChainOk(report, 'online'))
 }
 
-/** The shared example when the repository is around it; the embedded copy when the CLI is installed on its own. */
+/** The repository's example when the CLI runs from it; the embedded copy when the CLI is installed on its own. */
 function deployBotDocument(): { document: IdentityDocument; source: string } {
   const file = fileURLToPath(EXAMPLE)
-  if (existsSync(file)) return { document: readIdentityDocument(file), source: 'shared/examples/agents/deploy-bot.yaml' }
+  if (existsSync(file)) return { document: readIdentityDocument(file), source: 'examples/agents/deploy-bot.yaml' }
   return { document: parseYaml(DEPLOY_BOT_YAML) as IdentityDocument, source: 'the built-in copy of deploy-bot.yaml' }
 }
 

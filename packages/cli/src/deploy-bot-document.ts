@@ -1,4 +1,4 @@
-/** An embedded copy of shared/examples/agents/deploy-bot.yaml, for `writ demo` when the examples are not installed. */
+/** An embedded copy of examples/agents/deploy-bot.yaml, for `writ demo` when the examples are not installed. */
 
 export const DEPLOY_BOT_YAML = `# A code agent that runs tests and deploys services (think: a CI-hosted coding assistant).
 name: deploy-bot

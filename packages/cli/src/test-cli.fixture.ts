@@ -7,7 +7,7 @@ import { systemClock } from './clock.js'
 import type { CliContext } from './cli-context.js'
 import { runCli } from './run-cli.js'
 
-export const EXAMPLES_DIR = new URL('../../../../shared/examples/agents/', import.meta.url)
+export const EXAMPLES_DIR = new URL('../../../examples/agents/', import.meta.url)
 
 export interface CliResult {
   code: number

@@ -14,7 +14,7 @@ import type { Storage } from './storage/storage.js'
 import type { Agent } from './agents/agent-document.js'
 
 export const ISSUER = 'http://writ.test'
-export const EXAMPLES_DIR = new URL('../../../../shared/examples/agents/', import.meta.url)
+export const EXAMPLES_DIR = new URL('../../../examples/agents/', import.meta.url)
 export const START_MS = Date.UTC(2026, 10, 24, 12, 0, 0)
 
 export function exampleDocument(name: 'deploy-bot' | 'sre-responder' | 'support-assistant'): Record<string, unknown> {

@@ -1,4 +1,4 @@
-/** Claim checks of a capability token (docs TOKENS.md), run only after its signature has verified. */
+/** Claim checks of a capability token (docs/tokens.md), run only after its signature has verified. */
 import { WritError } from '../errors/writ-error.js'
 import { SIZE_LIMITS, WRIT_ACTION_TYPE, type CapabilityClaims } from '../wire/profile.js'
 

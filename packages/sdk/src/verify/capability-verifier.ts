@@ -21,7 +21,7 @@ export interface CapabilityVerifierOptions {
   leewaySeconds?: number
   /** Longest accepted `exp - iat`; default and maximum LIFETIMES.capabilityMax (900). */
   maxLifetimeSeconds?: number
-  /** Revocation hook, keyed on (iss, jti) and never on the token string (THREATS.md JWT-24, JWT-28). */
+  /** Revocation hook, keyed on (iss, jti) and never on the token string (docs/threats.md JWT-24, JWT-28). */
   isRevoked?: (iss: string, jti: string, claims: CapabilityClaims) => boolean | Promise<boolean>
   /** Current time in epoch seconds; for tests. */
   now?: () => number

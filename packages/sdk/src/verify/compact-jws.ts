@@ -21,7 +21,7 @@ export interface ParsedCompactJws {
 }
 
 export interface ParseCompactJwsOptions {
-  /** Size cap in bytes, checked before anything else (THREATS.md JWT-25). Default SIZE_LIMITS.tokenBytes. */
+  /** Size cap in bytes, checked before anything else (docs/threats.md JWT-25). Default SIZE_LIMITS.tokenBytes. */
   maxBytes?: number
   /** Required `typ`, compared case-insensitively with or without the `application/` prefix (RFC 7515 §4.1.9). */
   expectedTyp?: string | readonly string[]

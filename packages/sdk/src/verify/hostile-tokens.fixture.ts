@@ -1,4 +1,4 @@
-/** The hostile-token battery of THREATS.md (JWT-01..JWT-29), one row per case, for every capability verifier. */
+/** The hostile-token battery of docs/threats.md (JWT-01..JWT-29), one row per case, for every capability verifier. */
 import { createHmac, type KeyObject } from 'node:crypto'
 import type { CapabilityVerifier } from './capability-verifier.js'
 import {

@@ -31,7 +31,7 @@ export function createStaticKeyResolver(keys: readonly JsonWebKey[]): KeyResolve
 
 /**
  * A remote JWKS behind jose's fetcher. An unknown `kid` refetches only when the last fetch is older than the
- * cooldown, so a flood of made-up kids costs at most one request per 30 s (THREATS.md JWT-10, DOS-04).
+ * cooldown, so a flood of made-up kids costs at most one request per 30 s (docs/threats.md JWT-10, DOS-04).
  */
 export function createRemoteKeyResolver(url: URL): KeyResolver {
   const remote = createRemoteJWKSet(url, { cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_TIMEOUT_MS })

@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { isCanonicalBase64url, parseCompactJws } from './compact-jws.js'
 import { importVerificationKey, verifyJwsSignature } from './signature.js'
 
-// The vectors live beside the repository (../shared/vectors from its root) and are read in place, never copied.
-const repositoryRoot = new URL('../../../../', import.meta.url)
-const vectorDirectory = new URL('../shared/vectors/wycheproof/', repositoryRoot)
+// Project Wycheproof's vectors, copied unchanged into the SDK with their origin and licence (test-vectors/README.md).
+const vectorDirectory = new URL('../../test-vectors/wycheproof/', import.meta.url)
 
 interface Vector { tcId: number; comment: string; flags: string[]; result: 'valid' | 'invalid' | 'acceptable' }
 interface SignatureVector extends Vector { msg: string; sig: string }

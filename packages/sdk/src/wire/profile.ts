@@ -27,7 +27,7 @@ export const LIFETIMES = {
   maxLeeway: 60,
 } as const
 
-/** Size caps applied before any parsing or crypto (THREATS.md DOS-03, JWT-25). */
+/** Size caps applied before any parsing or crypto (docs/threats.md DOS-03, JWT-25). */
 export const SIZE_LIMITS = {
   tokenBytes: 8 * 1024,
   headerBytes: 16 * 1024,

@@ -5,8 +5,7 @@ import { agentDocumentSchema, type Agent, type AgentDocument } from '../agents/a
 import { CedarPolicyEngine } from './cedar-policy-engine.js'
 import type { AuthorizationRequest } from './policy-engine.js'
 
-// packages/server/src/policy/ → <workspace>/shared/examples/agents (the same place test-app.fixture.ts reads)
-export const EXAMPLE_AGENTS_DIR = new URL('../../../../../shared/examples/agents/', import.meta.url)
+export const EXAMPLE_AGENTS_DIR = new URL('../../../../examples/agents/', import.meta.url)
 export const EXAMPLE_POLICIES_DIR = new URL('../../../../examples/policies/', import.meta.url)
 
 /** Saturday 2025-06-14 10:30 UTC (12:30 in Europe/Paris). */

@@ -1,4 +1,4 @@
-/** Hostile-input battery for client assertions (THREATS.md JWT- and TX-10 rows): 0 accepted, 0 issued, no outbound call. */
+/** Hostile-input battery for client assertions (docs/threats.md JWT- and TX-10 rows): 0 accepted, 0 issued, no outbound call. */
 import { createHmac, createPrivateKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
