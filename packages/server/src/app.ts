@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Context, Hono } from 'hono'
 import { AgentCache } from './agents/agent-cache.js'
 import { bootstrapAdmin } from './admins/bootstrap.js'
+import { AuditSelfCheck } from './audit/audit-self-check.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config/schema.js'
 import { adminRoutes } from './http/admin-routes.js'
@@ -42,6 +43,8 @@ export interface App {
   keys: KeyManager
   /** The policy set in force (Cedar, within each agent's permission boundary). */
   policy: ActivePolicy
+  /** The audit chain's self-check (its state is what `GET /v1/status` shows). */
+  selfCheck: AuditSelfCheck
   issuer: string
   /** The bootstrap credential when this start created it (shown once by the caller). */
   bootstrapCredential: string | undefined
@@ -81,10 +84,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ? new IssuanceLog(thread.write, clock, config.audit.batchMaxSize, 2)
     : new IssuanceLog(transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
+  // Checked before the first request and then on a schedule; from the head verified last, so a restart is cheap.
+  const selfCheck = new AuditSelfCheck({ audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain })
+  await selfCheck.check()
+  selfCheck.start(config.audit.selfCheckIntervalMs)
   let ready = true
 
   const publicApp = publicRoutes({
-    issuer, audiences, keys, logger, ready: () => ready,
+    issuer, audiences, keys, logger, ready: () => ready, issuanceHalted: () => selfCheck.issuanceHalted,
     remoteAddress: options.remoteAddress ?? (() => undefined),
     mint: {
       auth: {
@@ -95,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
     },
   })
-  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval })
+  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval, selfCheck })
 
   const pruner = setInterval(() => {
     if (maintenance) maintenance.prune(clock.nowMs())
@@ -109,11 +116,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   reloader.unref()
 
   return {
-    publicApp, adminApp, storage, keys, policy: active, issuer, bootstrapCredential,
+    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential,
     async close() {
       ready = false
       clearInterval(pruner)
       clearInterval(reloader)
+      await selfCheck.stop()
       await log.flush()
       await thread?.close()
       await maintenance?.close()
