@@ -17,6 +17,7 @@ import type { PolicyEngine } from './policy/policy-engine.js'
 import { approvalWebhook } from './oversight/approval-webhook.js'
 import { openStorage } from './storage/open-storage.js'
 import { SqliteMaintenanceThread } from './storage/sqlite-maintenance-thread.js'
+import { writeStorageRecord } from './storage/storage-record.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
@@ -62,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const storage = options.storage ?? await openStorage({
     driver: config.storage.driver, sqlitePath, url: config.storage.url, poolSize: config.storage.poolSize,
   })
+  if (dataDir && !options.storage) writeStorageRecord(dataDir, { driver: config.storage.driver, sqlitePath, url: config.storage.url })
   const keys = options.keys ?? await FileKeyManager.open({
     file: dataDir && join(dataDir, 'keys', 'signing-keys.json'),
     algorithm: config.keys.algorithm,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { WritError } from '@writ/sdk'
 import { openStorage } from './open-storage.js'
-import { redactPostgresUrl } from './postgres-failure.js'
+import { redactPostgresUrl } from './postgres-url.js'
 import { describePostgres, TEST_DATABASE_URL } from './test-database.fixture.js'
 
 async function openFailure(url: string): Promise<WritError> {
