@@ -73,7 +73,7 @@ describe.each(engines)('the audit self-check on $name', (engine) => {
     const verified = (await t.storage.audit.verifiedHead()).seq
     await t.storage.transaction((tx) => tx.audit.append([{ type: 'test.event', actor: { kind: 'system', id: 'test' } }], t.clock.nowMs()))
     await tamper(t.storage, verified + 1)
-    expect(await t.app.selfCheck.check()).toMatchObject({ state: 'broken', firstBad: { seq: verified + 1, reason: 'hash does not match the record content' } })
+    expect(await t.app.selfCheck.check()).toMatchObject({ state: 'broken', first_bad: { seq: verified + 1, reason: 'hash does not match the record content' } })
 
     const response = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })
     expect(response.status).toBe(503)
@@ -86,7 +86,7 @@ describe.each(engines)('the audit self-check on $name', (engine) => {
     expect(await poll.json()).toMatchObject({ writ_code: 'AUDIT_CHAIN_BROKEN' })
 
     expect(await status()).toMatchObject({
-      audit: { issuance: 'halted', self_check: { state: 'broken', firstBad: { seq: verified + 1 } } },
+      audit: { issuance: 'halted', self_check: { state: 'broken', first_bad: { seq: verified + 1 } } },
     })
   })
 
@@ -123,13 +123,13 @@ describe.each(engines)('the audit self-check on $name', (engine) => {
     const forged = { ...unsealed, hash: hashRecord(unsealed) }
     await t.storage.db.updateTable('audit_events').set({ record: JSON.stringify(forged), hash: forged.hash }).where('seq', '=', head.seq).execute()
     const fresh = () => new AuditSelfCheck({ audit: t.storage.audit, clock: t.clock, logger: createLogger('silent', t.clock), haltIssuance: true })
-    expect(await fresh().check()).toMatchObject({ state: 'broken', firstBad: { seq: head.seq, reason: 'record changed after it was verified' } })
+    expect(await fresh().check()).toMatchObject({ state: 'broken', first_bad: { seq: head.seq, reason: 'record changed after it was verified' } })
     await t.storage.db.updateTable('audit_events').set({ record: row?.record as string, hash: row?.hash as string }).where('seq', '=', head.seq).execute()
     expect(await fresh().check()).toMatchObject({ state: 'ok' })
 
     await t.storage.db.deleteFrom('audit_events').where('seq', '=', head.seq).execute()
     await t.storage.db.updateTable('audit_head').set({ seq: head.seq - 1, hash: row?.prev_hash as string }).execute()
-    expect(await fresh().check()).toMatchObject({ state: 'broken', firstBad: { seq: head.seq, reason: `the head names ${head.seq - 1} but record ${head.seq} was verified before` } })
+    expect(await fresh().check()).toMatchObject({ state: 'broken', first_bad: { seq: head.seq, reason: `the head names ${head.seq - 1} but record ${head.seq} was verified before` } })
   })
 })
 

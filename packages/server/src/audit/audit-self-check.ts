@@ -17,10 +17,10 @@ export interface SelfCheckStatus {
   /** `pending` until the first check of this process has finished; `error` when storage could not be read. */
   state: 'pending' | 'ok' | 'broken' | 'error'
   /** When this process last finished a check (ISO 8601). */
-  checkedAt?: string
+  checked_at?: string
   /** The head verified so far: by this process, or, before its first check, by the process before. */
   verified?: { seq: number; hash: string; at: string }
-  firstBad?: { seq: number; reason: string }
+  first_bad?: { seq: number; reason: string }
   error?: string
 }
 
@@ -75,13 +75,13 @@ export class AuditSelfCheck {
       const nowMs = clock.nowMs()
       if (report.ok) {
         await audit.recordVerified({ seq: report.headSeq, hash: report.headHash }, nowMs)
-        this.last = { state: 'ok', checkedAt: iso(nowMs), verified: { seq: report.headSeq, hash: report.headHash, at: iso(nowMs) } }
+        this.last = { state: 'ok', checked_at: iso(nowMs), verified: { seq: report.headSeq, hash: report.headHash, at: iso(nowMs) } }
         return this.last
       }
       const firstBad = report.firstBad as { seq: number; reason: string }
       this.issuanceHalted = this.deps.haltIssuance
       const { error: _error, ...rest } = this.last
-      this.last = { ...rest, state: 'broken', checkedAt: iso(nowMs), firstBad }
+      this.last = { ...rest, state: 'broken', checked_at: iso(nowMs), first_bad: firstBad }
       // Logged once: from then on the state, not the log, says it (writ status).
       logger.error('the audit chain is broken', {
         seq: firstBad.seq, reason: firstBad.reason,
@@ -90,7 +90,7 @@ export class AuditSelfCheck {
     } catch (error) {
       // Unreadable storage is not evidence of tampering: it is said, and the audit append fails closed on its own.
       logger.warn('the audit self-check could not read storage', { error: String(error) })
-      this.last = { ...this.last, state: 'error', checkedAt: iso(clock.nowMs()), error: 'storage could not be read' }
+      this.last = { ...this.last, state: 'error', checked_at: iso(clock.nowMs()), error: 'storage could not be read' }
     }
     return this.last
   }
