@@ -6,8 +6,8 @@ import { openStorage } from './open-storage.js'
 import { redactPostgresUrl } from './postgres-url.js'
 import { describePostgres, TEST_DATABASE_URL } from './test-database.fixture.js'
 
-async function openFailure(url: string): Promise<WritError> {
-  const error = await openStorage({ driver: 'postgres', url, connectTimeoutMs: 300 }).then(() => undefined, (e: unknown) => e)
+async function openFailure(url: string, connectTimeoutMs = 300): Promise<WritError> {
+  const error = await openStorage({ driver: 'postgres', url, connectTimeoutMs }).then(() => undefined, (e: unknown) => e)
   expect(error).toBeInstanceOf(WritError)
   return error as WritError
 }
@@ -52,7 +52,8 @@ describe('opening PostgreSQL names the cause', () => {
   })
 
   it('a host name that does not resolve: host not found', async () => {
-    const error = await openFailure('postgres://writ:hunter2@writ-no-such-host.invalid:5432/writ')
+    // The timeout covers the lookup too: generous, so a slow resolver is not mistaken for a silent server.
+    const error = await openFailure('postgres://writ:hunter2@writ-no-such-host.invalid:5432/writ', 10_000)
     expect(error.reasons).toEqual(['host_not_found'])
     expect(error.detail).toContain('host `writ-no-such-host.invalid` not found')
     expect(error.detail).not.toContain('hunter2')
