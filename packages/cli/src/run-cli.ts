@@ -12,6 +12,7 @@ import { registerKeysCommands } from './keys-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
+import { registerStatusCommand } from './status-command.js'
 import { registerTokenCommands } from './token-commands.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (text) => ctx.err(text.replace(/\n$/, '')),
     })
   registerServeCommand(program, ctx)
+  registerStatusCommand(program, ctx)
   registerAgentCommands(program, ctx)
   registerTokenCommands(program, ctx)
   registerPolicyCommands(program, ctx)

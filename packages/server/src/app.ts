@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Context, Hono } from 'hono'
 import { AgentCache } from './agents/agent-cache.js'
 import { bootstrapAdmin } from './admins/bootstrap.js'
+import { AuditSelfCheck } from './audit/audit-self-check.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config/schema.js'
 import { adminRoutes } from './http/admin-routes.js'
@@ -16,6 +17,7 @@ import type { PolicyEngine } from './policy/policy-engine.js'
 import { approvalWebhook } from './oversight/approval-webhook.js'
 import { openStorage } from './storage/open-storage.js'
 import { SqliteMaintenanceThread } from './storage/sqlite-maintenance-thread.js'
+import { writeStorageRecord } from './storage/storage-record.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
@@ -42,6 +44,8 @@ export interface App {
   keys: KeyManager
   /** The policy set in force (Cedar, within each agent's permission boundary). */
   policy: ActivePolicy
+  /** The audit chain's self-check (its state is what `GET /v1/status` shows). */
+  selfCheck: AuditSelfCheck
   issuer: string
   /** The bootstrap credential when this start created it (shown once by the caller). */
   bootstrapCredential: string | undefined
@@ -59,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const storage = options.storage ?? await openStorage({
     driver: config.storage.driver, sqlitePath, url: config.storage.url, poolSize: config.storage.poolSize,
   })
+  if (dataDir && !options.storage) writeStorageRecord(dataDir, { driver: config.storage.driver, sqlitePath, url: config.storage.url })
   const keys = options.keys ?? await FileKeyManager.open({
     file: dataDir && join(dataDir, 'keys', 'signing-keys.json'),
     algorithm: config.keys.algorithm,
@@ -81,10 +86,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ? new IssuanceLog(thread.write, clock, config.audit.batchMaxSize, 2)
     : new IssuanceLog(transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
+  // Checked before the first request and then on a schedule; from the head verified last, so a restart is cheap.
+  const selfCheck = new AuditSelfCheck({ audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain })
+  await selfCheck.check()
+  selfCheck.start(config.audit.selfCheckIntervalMs)
   let ready = true
 
   const publicApp = publicRoutes({
-    issuer, audiences, keys, logger, ready: () => ready,
+    issuer, audiences, keys, logger, ready: () => ready, issuanceHalted: () => selfCheck.issuanceHalted,
     remoteAddress: options.remoteAddress ?? (() => undefined),
     mint: {
       auth: {
@@ -95,7 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
     },
   })
-  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval })
+  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval, selfCheck })
 
   const pruner = setInterval(() => {
     if (maintenance) maintenance.prune(clock.nowMs())
@@ -109,11 +118,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   reloader.unref()
 
   return {
-    publicApp, adminApp, storage, keys, policy: active, issuer, bootstrapCredential,
+    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential,
     async close() {
       ready = false
       clearInterval(pruner)
       clearInterval(reloader)
+      await selfCheck.stop()
       await log.flush()
       await thread?.close()
       await maintenance?.close()

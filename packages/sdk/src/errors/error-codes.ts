@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, title: 'No such resource', oauth: 'invalid_request' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', oauth: 'invalid_request' },
   AUDIT_UNAVAILABLE: { status: 503, title: 'The audit log cannot be written; nothing was issued', oauth: 'temporarily_unavailable' },
-  AUDIT_CHAIN_BROKEN: { status: 500, title: 'The audit chain does not verify', oauth: 'server_error' },
+  AUDIT_CHAIN_BROKEN: { status: 503, title: 'The audit chain does not verify', oauth: 'temporarily_unavailable' },
   CONFIG_INVALID: { status: 500, title: 'The configuration is invalid', oauth: 'server_error' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is unavailable', oauth: 'temporarily_unavailable' },
   SERVER_UNAVAILABLE: { status: 503, title: 'The server is shutting down or overloaded', oauth: 'temporarily_unavailable' },

@@ -46,6 +46,10 @@ export const configSchema = z.strictObject({
   audit: z.strictObject({
     batchMaxSize: z.number().int().min(1).max(1_000).default(256)
       .describe('Most token issuances committed in one durable transaction (group commit).'),
+    selfCheckIntervalMs: z.number().int().min(1_000).default(60_000)
+      .describe('How often the server verifies the audit records appended since the head it verified last (also at start-up).'),
+    haltIssuanceOnBrokenChain: z.boolean().default(true)
+      .describe('When the self-check finds the audit chain broken, refuse every token request with 503 AUDIT_CHAIN_BROKEN until the chain is repaired and the server restarted.'),
   }).prefault({}),
   policy: z.strictObject({
     timeZone: z.string().min(1).default('UTC')

@@ -6,6 +6,7 @@ import { agentRoutes } from '../agents/agent-routes.js'
 import type { AgentCache } from '../agents/agent-cache.js'
 import { adminRoutes as adminCredentialRoutes } from '../admins/admin-routes.js'
 import { auditRoutes } from '../audit/audit-routes.js'
+import type { AuditSelfCheck } from '../audit/audit-self-check.js'
 import type { Clock } from '../clock.js'
 import { problemResponse, toWritError } from '../errors/error-responses.js'
 import { keyRoutes } from '../keys/key-routes.js'
@@ -16,6 +17,7 @@ import { adminAuth, type AdminEnv } from './admin-auth.js'
 import { approvalRoutes } from '../oversight/approval-routes.js'
 import type { ActivePolicy } from '../policy/active-policy.js'
 import { policyRoutes } from '../policy/policy-routes.js'
+import { statusRoutes } from '../status/status-routes.js'
 
 /** Identity documents and policy sets are larger than token requests; still capped before parsing. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024
@@ -28,6 +30,7 @@ export interface AdminRoutesDeps {
   logger: Logger
   policy: ActivePolicy
   forbidOwnerApproval: boolean
+  selfCheck: AuditSelfCheck
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -43,6 +46,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', adminCredentialRoutes(deps.storage, deps.clock))
   app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
+  app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))
   app.onError((error, c) => problemResponse(c, toWritError(error, deps.logger)))
   return app

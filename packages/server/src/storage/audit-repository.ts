@@ -38,6 +38,18 @@ export class AuditRepository {
     return { seq: Number(row.seq), hash: row.hash }
   }
 
+  /** The head the self-check last verified (seq 0 and the genesis hash before the first check). */
+  async verifiedHead(): Promise<{ seq: number; hash: string; verifiedAt: number }> {
+    const row = await this.db.selectFrom('audit_verified').select(['seq', 'hash', 'verified_at']).where('id', '=', 1).executeTakeFirstOrThrow()
+    return { seq: Number(row.seq), hash: row.hash, verifiedAt: Number(row.verified_at) }
+  }
+
+  /** Moves the verified head forward; never back, so replicas checking the same chain cannot undo each other. */
+  async recordVerified(head: { seq: number; hash: string }, timeMs: number): Promise<void> {
+    await this.db.updateTable('audit_verified').set({ seq: head.seq, hash: head.hash, verified_at: timeMs })
+      .where('id', '=', 1).where('seq', '<=', head.seq).execute()
+  }
+
   /** Rows with seq > afterSeq, in order, at most `limit`. */
   async page(afterSeq: number, limit: number): Promise<StoredAuditRow[]> {
     const rows = await this.db.selectFrom('audit_events').select(['seq', 'record', 'prev_hash', 'hash'])

@@ -4,6 +4,7 @@ import { WritError } from '@writ/sdk'
 import { MIGRATIONS } from './migrations/index.js'
 import { cachingDatabase } from './statement-cache.js'
 import { openSqliteDatabase } from './open-sqlite-database.js'
+import { describePostgresFailure } from './postgres-failure.js'
 import { repositories, type Driver, type Repositories, type Storage } from './storage.js'
 import type { Database } from './tables.js'
 
@@ -18,6 +19,8 @@ export interface StorageOptions {
   migrate?: boolean
   /** SQLite: WAL pages after which a commit checkpoints by itself (default 1000); raised where another thread checkpoints. */
   walAutocheckpointPages?: number
+  /** PostgreSQL: how long a new connection may take (default 5 s). */
+  connectTimeoutMs?: number
 }
 
 // Expired replay rows deleted per statement by prune().
@@ -30,6 +33,10 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     if (options.migrate ?? true) await migrate(db)
   } catch (cause) {
     await db.destroy().catch(() => undefined)
+    if (options.driver === 'postgres') {
+      const { detail, reason } = describePostgresFailure(cause, options.url as string)
+      throw new WritError('STORAGE_UNAVAILABLE', detail, { reasons: [reason], cause })
+    }
     throw new WritError('STORAGE_UNAVAILABLE', `cannot open ${options.driver} storage`, { cause })
   }
   return buildStorage(db, options.driver)
@@ -46,7 +53,7 @@ async function openPostgres(options: StorageOptions): Promise<Kysely<Database>> 
   const { default: pg } = await import('pg')
   // pg returns int8 and count(*) as strings by default; every bigint here is an epoch-ms time or a seq that fits.
   pg.types.setTypeParser(20, Number)
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 })
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 })
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => undefined)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })

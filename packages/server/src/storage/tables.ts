@@ -62,6 +62,14 @@ export interface AuditHeadTable {
   hash: string
 }
 
+/** The head the audit self-check last verified (one row). */
+export interface AuditVerifiedTable {
+  id: number
+  seq: number
+  hash: string
+  verified_at: number
+}
+
 export interface PolicySetsTable {
   version: number
   files: string
@@ -97,6 +105,7 @@ export interface Database {
   used_assertions: UsedAssertionsTable
   audit_events: AuditEventsTable
   audit_head: AuditHeadTable
+  audit_verified: AuditVerifiedTable
   policy_sets: PolicySetsTable
   approvals: ApprovalsTable
 }

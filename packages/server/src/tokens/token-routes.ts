@@ -18,6 +18,8 @@ export interface TokenRoutesDeps {
   audiences: readonly string[]
   /** The peer address of a request, for policy context. */
   remoteAddress: (c: Context) => string | undefined
+  /** True once the audit self-check found the chain broken (and halting is configured): a field read, no I/O. */
+  issuanceHalted: () => boolean
 }
 
 export function tokenRoutes(deps: TokenRoutesDeps): Hono {
@@ -29,6 +31,8 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
 
   app.post('/oauth/token', async (c) => {
     try {
+      // Fail closed, as for a failed audit write: no token (direct or approved) while the chain does not verify.
+      if (deps.issuanceHalted()) throw new WritError('AUDIT_CHAIN_BROKEN', 'the audit chain does not verify; no tokens are issued until it is repaired')
       const form = await readForm(c, SIZE_LIMITS.tokenEndpointBodyBytes)
       const grantType = form.get('grant_type')
       const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
