@@ -35,6 +35,9 @@ const lastDot = token.lastIndexOf('.')
 const signingInput = Buffer.from(token.slice(0, lastDot))
 const signature = Buffer.from(token.slice(lastDot + 1), 'base64url')
 
+// The resource server's expectation: the token must grant exactly this action on exactly this resource.
+const EXPECTED = { action: 'deploy.run', resource: 'service:billing' }
+
 const verifier = createCapabilityVerifier({
   issuer: ISSUER,
   audience: AUDIENCE,
@@ -59,7 +62,7 @@ async function writ(ms) {
   let elapsed = 0
   do {
     // One verification at a time, each awaited, as a request handler would.
-    for (let i = 0; i < BATCH; i++) await verifier.verify(token)
+    for (let i = 0; i < BATCH; i++) await verifier.verify(token, EXPECTED)
     ops += BATCH
     elapsed = performance.now() - start
   } while (elapsed < ms)

@@ -121,9 +121,20 @@ describe('createAgentClient', () => {
     await expect(client.requestCapability({ action: 'a', resource: 'r', taskId: 'T' })).rejects.toMatchObject({ code: 'INTERNAL' })
   })
 
+  it('names the agent by name in client_id, iss and sub when given agent: <name>', async () => {
+    const { privateJwk, publicKey } = agentKey('ed25519')
+    const client = createAgentClient({ issuer, agent: 'deploy-bot', privateKey: privateJwk })
+    await client.requestCapability({ action: 'deploy.run', resource: 'service:billing', taskId: 'T-1' })
+    const form = Object.fromEntries(seen.find((s) => s.path === '/oauth/token')!.form)
+    expect(form.client_id).toBe('deploy-bot')
+    await expect(jwtVerify(form.client_assertion!, publicKey, { issuer: 'deploy-bot', subject: 'deploy-bot', audience: issuer })).resolves.toBeDefined()
+  })
+
   it('refuses a malformed configuration with a TypeError', async () => {
     expect(() => createAgentClient({ issuer: 'writ.example', agentId: 'a', privateKey: agentKey('ed25519').privateJwk })).toThrow(TypeError)
     expect(() => createAgentClient({ issuer, agentId: '', privateKey: agentKey('ed25519').privateJwk })).toThrow(TypeError)
+    expect(() => createAgentClient({ issuer, privateKey: agentKey('ed25519').privateJwk })).toThrow(TypeError)
+    expect(() => createAgentClient({ issuer, agent: 'deploy-bot', agentId: 'a', privateKey: agentKey('ed25519').privateJwk })).toThrow(TypeError)
     const publicOnly = createAgentClient({ issuer, agentId: 'a', privateKey: { kty: 'OKP', crv: 'Ed25519', x: 'AAAA' } })
     await expect(publicOnly.requestCapability({ action: 'a', resource: 'r', taskId: 'T' })).rejects.toThrow(TypeError)
   })

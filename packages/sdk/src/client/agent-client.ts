@@ -16,7 +16,13 @@ export { pendingInfo, type ApprovalPendingInfo, type WaitForApprovalOptions } fr
 export interface AgentClientOptions {
   /** Writ's issuer identifier; metadata is read from `${issuer}/.well-known/oauth-authorization-server`. */
   issuer: string
-  agentId: string
+  /**
+   * The agent's id or its registered name. Writ resolves a name to the id at the token endpoint; tokens always carry
+   * the id in `sub` and `client_id`. Prefer the id in long-lived deployments: a name follows renames (docs/sdk.md).
+   */
+  agent?: string
+  /** The agent's id; the older spelling of `agent`. Give exactly one of the two. */
+  agentId?: string
   /** The agent's Ed25519 (OKP) or P-256 (EC) private JWK, optionally with `kid`. It never leaves the process. */
   privateKey: JsonWebKey
   fetch?: typeof fetch
@@ -65,7 +71,7 @@ const REQUEST_TIMEOUT_MS = 10_000
 
 export function createAgentClient(options: AgentClientOptions): AgentClient {
   if (typeof options.issuer !== 'string' || !/^https?:\/\//.test(options.issuer)) throw new TypeError('issuer must be an http(s) url')
-  if (typeof options.agentId !== 'string' || options.agentId.length === 0) throw new TypeError('agentId must be a non-empty string')
+  const agent = agentOf(options)
   const fetchImpl = options.fetch ?? fetch
   const sleep = options.sleep ?? realSleep
   const metadataUrl = `${options.issuer.replace(/\/$/, '')}/.well-known/oauth-authorization-server`
@@ -85,13 +91,13 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     const { token_endpoint: tokenEndpoint } = await discover()
     const assertion = await signClientAssertion({
       privateKey: options.privateKey,
-      agentId: options.agentId,
+      agentId: agent,
       audience: options.issuer,
       ...(options.now !== undefined && { now: options.now }),
     })
     const form = new URLSearchParams({
       ...fields,
-      client_id: options.agentId,
+      client_id: agent,
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: assertion,
     })
@@ -132,6 +138,13 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   }
 
   return { requestCapability, pollApproval }
+}
+
+function agentOf(options: AgentClientOptions): string {
+  if (options.agent !== undefined && options.agentId !== undefined) throw new TypeError('give agent or agentId, not both')
+  const agent = options.agent ?? options.agentId
+  if (typeof agent !== 'string' || agent.length === 0) throw new TypeError('agent must be a non-empty string (the agent id or name)')
+  return agent
 }
 
 function actionDetail(request: CapabilityRequest): Record<string, unknown> {

@@ -7,7 +7,7 @@ import { systemNowSeconds } from '../clock.js'
 export interface ClientAssertionOptions {
   /** The agent's private key: an Ed25519 OKP or P-256 EC private JWK, optionally with `kid`. */
   privateKey: JsonWebKey
-  /** The agent id: both `iss` and `sub` (RFC 7523 §3). */
+  /** The agent's id or registered name: both `iss` and `sub` (RFC 7523 §3). */
   agentId: string
   /** Writ's issuer identifier, used as `aud`. */
   audience: string

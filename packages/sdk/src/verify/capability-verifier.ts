@@ -13,8 +13,8 @@ export interface CapabilityVerifierOptions {
   issuer: string
   /** This resource server's audience identifier(s); the token's `aud` must name one of them. */
   audience: string | readonly string[]
-  /** Writ's JWKS URL (https, or http on loopback) or a fixed key set. Never taken from a token header. */
-  jwks: URL | { keys: readonly JsonWebKey[] }
+  /** Writ's JWKS URL as a string or URL (https, or http on loopback), or a fixed key set. Never taken from a token header. */
+  jwks: string | URL | { keys: readonly JsonWebKey[] }
   /** Accepted `alg` values, a subset of EdDSA, Ed25519 and ES256. Default ['EdDSA']. */
   algorithms?: readonly string[]
   /** Clock skew tolerated on exp, iat and nbf; default 30, at most LIFETIMES.maxLeeway (60). */
@@ -35,8 +35,27 @@ export interface VerifiedCapability {
   kid: string
 }
 
+/** What the request being served does: the token must grant exactly this action on exactly this resource. */
+export interface ExpectedCapability {
+  /** The action this endpoint performs, e.g. `deploy.run`; compared with the token's action as an exact string. */
+  action: string
+  /** The resource this request touches, e.g. `service:billing`; compared with the token's resource as an exact string. */
+  resource: string
+}
+
+/**
+ * The escape hatch for a gateway that routes on the action the token names: pass it instead of an expectation and
+ * the verifier checks everything except action and resource, which the caller must then check itself. A symbol, so
+ * no value parsed from a request can switch the check off, and a named constant, so every use shows in code review.
+ */
+export const CALLER_CHECKS_SCOPE: unique symbol = Symbol('writ.caller-checks-scope')
+
 export interface CapabilityVerifier {
-  verify(token: string): Promise<VerifiedCapability>
+  /**
+   * Verifies `token` and that it grants `expected`. The expectation is a required argument, so a resource server
+   * cannot forget it: a token for another action or resource fails with TOKEN_SCOPE_MISMATCH (403 insufficient_scope).
+   */
+  verify(token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE): Promise<VerifiedCapability>
 }
 
 const MAX_KID_LENGTH = 256
@@ -45,12 +64,14 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
   const settings = checkOptions(options)
   const parse = createCompactJwsParser({ allowedAlgorithms: settings.algorithms, expectedTyp: TOKEN_TYPES.capability })
   const now = options.now ?? systemNowSeconds
-  const resolver: KeyResolver = options.jwks instanceof URL
-    ? createRemoteKeyResolver(options.jwks)
-    : createStaticKeyResolver(options.jwks.keys)
+  const resolver: KeyResolver = settings.jwksUrl !== undefined
+    ? createRemoteKeyResolver(settings.jwksUrl)
+    : createStaticKeyResolver((options.jwks as { keys: readonly JsonWebKey[] }).keys)
   const isRevoked = options.isRevoked
 
-  async function verify(token: string): Promise<VerifiedCapability> {
+  async function verify(token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE): Promise<VerifiedCapability> {
+    // Fail closed on a programmer mistake before looking at the token: a missing expectation never means "any".
+    if (expected !== CALLER_CHECKS_SCOPE) checkExpectation(expected)
     // Everything before the signature check is crypto-free and touches no network, file or store.
     const { header, claims, signingInput, signature } = parse(token)
     const kid = header.kid
@@ -67,10 +88,16 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
 
     // JWT-29: claims are read only from here on, after the signature has verified.
     const verified = checkCapabilityClaims(claims, settings.rules, now())
+    const action = verified.authorization_details[0]
+    // Exact strings: a glob, a prefix, a case or Unicode-normalisation variant in the token is another action.
+    if (expected !== CALLER_CHECKS_SCOPE) {
+      if (action.action !== expected.action) throw scopeMismatch('the token does not grant this action', 'action_mismatch')
+      if (action.resource !== expected.resource) throw scopeMismatch('the token does not grant this resource', 'resource_mismatch')
+    }
     if (isRevoked !== undefined && (await askRevoked(isRevoked, verified))) {
       throw new WritError('TOKEN_REVOKED', 'the token has been revoked', { reasons: ['jti_revoked'] })
     }
-    return { claims: verified, header, action: verified.authorization_details[0], kid }
+    return { claims: verified, header, action, kid }
   }
 
   return { verify }
@@ -93,6 +120,15 @@ async function askRevoked(
 interface Settings {
   algorithms: readonly string[]
   rules: ClaimRules
+  jwksUrl: URL | undefined
+}
+
+function checkExpectation(expected: ExpectedCapability): void {
+  if (expected === null || typeof expected !== 'object') {
+    throw new TypeError('verify needs the expected { action, resource }, or CALLER_CHECKS_SCOPE')
+  }
+  if (typeof expected.action !== 'string' || expected.action.length === 0) throw new TypeError('expected.action must be a non-empty string')
+  if (typeof expected.resource !== 'string' || expected.resource.length === 0) throw new TypeError('expected.resource must be a non-empty string')
 }
 
 /** Programmer mistakes in the options are TypeErrors at construction, never surprises at request time. */
@@ -117,20 +153,32 @@ function checkOptions(options: CapabilityVerifierOptions): Settings {
   }
   if (options.isRevoked !== undefined && typeof options.isRevoked !== 'function') throw new TypeError('isRevoked must be a function')
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function')
-  if (options.jwks instanceof URL) {
-    checkJwksUrl(options.jwks)
+  let jwksUrl: URL | undefined
+  if (typeof options.jwks === 'string' || options.jwks instanceof URL) {
+    jwksUrl = checkJwksUrl(options.jwks)
   } else if (options.jwks === null || typeof options.jwks !== 'object' || !Array.isArray(options.jwks.keys)) {
-    throw new TypeError('jwks must be a URL or an object with a keys array')
+    throw new TypeError('jwks must be a URL, a URL string or an object with a keys array')
   }
-  return { algorithms: [...algorithms], rules: { issuer: options.issuer, audiences: [...audiences], leewaySeconds, maxLifetimeSeconds } }
+  return { algorithms: [...algorithms], rules: { issuer: options.issuer, audiences: [...audiences], leewaySeconds, maxLifetimeSeconds }, jwksUrl }
 }
 
-function checkJwksUrl(url: URL): void {
+function checkJwksUrl(value: string | URL): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new TypeError('jwks must be an absolute url')
+  }
   const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
   // Keys fetched over plain http could be swapped in transit; only loopback (tests, sidecars) is exempt.
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new TypeError('jwks url must use https (http is allowed only on loopback)')
   }
+  return url
+}
+
+function scopeMismatch(detail: string, reason: string): WritError {
+  return new WritError('TOKEN_SCOPE_MISMATCH', detail, { reasons: [reason] })
 }
 
 function invalid(detail: string, reason: string): WritError {

@@ -1,6 +1,6 @@
 /** The hostile-token battery of docs/threats.md (JWT-01..JWT-29), one row per case, for every capability verifier. */
 import { createHmac, type KeyObject } from 'node:crypto'
-import type { CapabilityVerifier } from './capability-verifier.js'
+import type { CapabilityVerifier, ExpectedCapability } from './capability-verifier.js'
 import {
   AUDIENCE, ISSUER, NOW, capabilityClaims, defaultHeader, flipUnusedBits, generateTestKey, segment, signCapability, signRaw,
   type TestKey,
@@ -24,6 +24,8 @@ export interface HostileRow {
   name: string
   tokens: (ctx: HostileContext) => string[] | Promise<string[]>
   verifier?: (ctx: HostileContext) => CapabilityVerifier
+  /** What the resource server expects; default EXPECTED, the action and resource of capabilityClaims(). */
+  expected?: ExpectedCapability
   /** Expected error code, when one is certain; otherwise any TOKEN_* or KEY_NOT_FOUND code passes. */
   code?: string
   /** Expected machine-readable reason, when one is certain. */
@@ -31,6 +33,9 @@ export interface HostileRow {
   /** Revocation-hook calls the row may cause (JWT-29: none before the signature verifies). */
   hookCalls?: number
 }
+
+/** The action and resource the default test claims grant. */
+export const EXPECTED: ExpectedCapability = { action: 'deploy.run', resource: 'service:billing' }
 
 export const REVOKED_JTIS = new Set(['jti-revoked', 'jti-revoked-T'])
 
@@ -59,6 +64,11 @@ function keyMaterials(publicKey: KeyObject): Array<[string, string | Buffer]> {
     ['JWK JSON', JSON.stringify(jwk)],
     ['the x string', jwk.x!],
   ]
+}
+
+/** Claims whose one authorization detail has `action` and `resource` replaced. */
+function granting(action: string, resource: string): Record<string, unknown> {
+  return capabilityClaims({ authorization_details: [{ type: 'writ_action', action, resource }] })
 }
 
 function nestedAct(depth: number): Record<string, unknown> {
@@ -215,4 +225,38 @@ export const HOSTILE_ROWS: HostileRow[] = [
     },
   },
   { id: 'JWT-29', name: 'a token signed by another key under our kid', reason: 'signature_invalid', hookCalls: 0, tokens: (ctx) => [signRaw(ctx.attacker, hdr(ctx), capabilityClaims())] },
+  ...([
+    ['a token for another action on the same resource', 'db.drop', 'service:billing', 'action_mismatch'],
+    ['a token for the same action on another resource', 'deploy.run', 'service:payments', 'resource_mismatch'],
+    ['a token for another action and another resource', 'db.drop', 'db:users', 'action_mismatch'],
+    ['an action glob in the token', 'deploy.*', 'service:billing', 'action_mismatch'],
+    ['a wildcard action in the token', '*', 'service:billing', 'action_mismatch'],
+    ['a resource glob in the token', 'deploy.run', 'service:*', 'resource_mismatch'],
+    ['a resource that only starts with ours', 'deploy.run', 'service:billing-v2', 'resource_mismatch'],
+    ['a resource that ours only starts with', 'deploy.run', 'service:bill', 'resource_mismatch'],
+    ['an action in another case', 'Deploy.Run', 'service:billing', 'action_mismatch'],
+    ['a resource in another case', 'deploy.run', 'SERVICE:billing', 'resource_mismatch'],
+    ['an action with a trailing space', 'deploy.run ', 'service:billing', 'action_mismatch'],
+    ['a resource with a trailing NUL', 'deploy.run', 'service:billing\u0000', 'resource_mismatch'],
+    ['a resource with a Cyrillic look-alike letter', 'deploy.run', 'service:b\u0456lling', 'resource_mismatch'],
+  ] as const).map(([name, action, resource, reason]): HostileRow => ({
+    id: 'SCOPE', name, code: 'TOKEN_SCOPE_MISMATCH', reason, hookCalls: 0,
+    tokens: async (ctx) => [await good(ctx, granting(action, resource))],
+  })),
+  {
+    id: 'SCOPE', name: 'an honest token at an endpoint for another action', code: 'TOKEN_SCOPE_MISMATCH', reason: 'action_mismatch', hookCalls: 0,
+    expected: { action: 'deploy.rollback', resource: 'service:billing' }, tokens: async (ctx) => [await good(ctx)],
+  },
+  {
+    id: 'SCOPE', name: 'a decomposed resource where the endpoint expects the composed form', code: 'TOKEN_SCOPE_MISMATCH', reason: 'resource_mismatch',
+    expected: { action: 'deploy.run', resource: 'service:caf\u00e9' }, tokens: async (ctx) => [await good(ctx, granting('deploy.run', 'service:cafe\u0301'))],
+  },
+  {
+    id: 'SCOPE', name: 'a revoked token for another action (the scope fails before the revocation store is asked)', code: 'TOKEN_SCOPE_MISMATCH', hookCalls: 0,
+    tokens: async (ctx) => [await good(ctx, { ...granting('db.drop', 'service:billing'), jti: 'jti-revoked' })],
+  },
+  {
+    id: 'SCOPE', name: 'an action member smuggled outside authorization_details', code: 'TOKEN_SCOPE_MISMATCH', reason: 'action_mismatch',
+    tokens: async (ctx) => [await good(ctx, { ...granting('db.drop', 'service:billing'), action: 'deploy.run', resource: 'service:billing' })],
+  },
 ]

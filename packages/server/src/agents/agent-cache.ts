@@ -15,8 +15,14 @@ export interface CachedAgent {
 const TTL_MS = 1_000
 const MAX_ENTRIES = 10_000
 
+interface Entry {
+  value: CachedAgent | undefined
+  loadedAt: number
+}
+
 export class AgentCache {
-  private readonly entries = new Map<string, { value: CachedAgent | undefined; loadedAt: number }>()
+  private readonly entries = new Map<string, Entry>()
+  private readonly byName = new Map<string, Entry>()
 
   constructor(private readonly agents: AgentRepository, private readonly clock: Clock) {}
 
@@ -32,8 +38,25 @@ export class AgentCache {
     return value
   }
 
+  /**
+   * The agent registered under `name`, for agents that name themselves by name. Staleness after a rename is as safe as
+   * above: a rename bumps the version, so a token minted from a stale entry is refused by the issuing transaction.
+   */
+  async getByName(name: string): Promise<CachedAgent | undefined> {
+    const now = this.clock.nowMs()
+    const hit = this.byName.get(name)
+    if (hit && now - hit.loadedAt < TTL_MS) return hit.value
+    const agent = await this.agents.findByName(name)
+    const value = agent && { agent, keys: importKeys(agent) }
+    // Bounded like the id entries: a flood of made-up names cannot grow memory without limit.
+    if (this.byName.size >= MAX_ENTRIES) this.byName.clear()
+    this.byName.set(name, { value, loadedAt: now })
+    return value
+  }
+
   invalidate(id: string): void {
     this.entries.delete(id)
+    for (const [name, entry] of this.byName) if (entry.value?.agent.id === id) this.byName.delete(name)
   }
 }
 

@@ -51,15 +51,20 @@ export async function authenticateClient(input: ClientAuthenticationInput, deps:
   if (header.typ !== undefined && !SUPPORTED_TYP.has(String(header.typ).toLowerCase())) {
     throw new ClientAuthenticationError('assertion_typ_invalid', input.clientId)
   }
-  const agentId = claims.iss
-  if (typeof agentId !== 'string' || agentId.length === 0 || agentId.length > 128 || claims.sub !== agentId) {
+  // The agent names itself by id or by its registered name, the same string in client_id, iss and sub.
+  const claimed = claims.iss
+  if (typeof claimed !== 'string' || claimed.length === 0 || claimed.length > 128 || claims.sub !== claimed) {
     throw new ClientAuthenticationError('assertion_iss_sub_invalid', input.clientId)
   }
-  if (input.clientId !== undefined && input.clientId !== agentId) {
+  if (input.clientId !== undefined && input.clientId !== claimed) {
     throw new ClientAuthenticationError('client_id_mismatch', input.clientId)
   }
-  const cached = await deps.agents.get(agentId)
-  if (!cached) throw new ClientAuthenticationError('agent_unknown', agentId)
+  // An id first, so the usual path costs one cache lookup as before; a name is only a way to find the agent, and the
+  // signature below must still verify with that agent's registered key. Everything after this line (replay key,
+  // token client_id and sub, audit) uses the resolved id, so a name and an id never count as two clients.
+  const cached = (await deps.agents.get(claimed)) ?? (await deps.agents.getByName(claimed))
+  if (!cached) throw new ClientAuthenticationError('agent_unknown', claimed)
+  const agentId = cached.agent.id
 
   const key = pickKey(cached, header.kid, header.alg as string)
   if (!key) throw new ClientAuthenticationError('assertion_key_unknown', agentId)
