@@ -27,6 +27,7 @@ async function run(): Promise<void> {
     process.exit(error instanceof WritError && error.code === 'CONFIG_INVALID' ? EXIT_CONFIG : EXIT_FAILURE)
   }
   await stop
+  logger.info('writ stopping', { grace_ms: config.server.shutdownGraceMs })
   armShutdownBackstop(config.server.shutdownGraceMs, logger)
   try {
     await server.close()
