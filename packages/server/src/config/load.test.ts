@@ -68,6 +68,7 @@ describe('loadConfig', () => {
     ['an enumerated key of the file', { yaml: 'log:\n  level: loud\n' }, '<file>: log.level: invalid option: expected one of "debug"|"info"|"warn"|"error"|"silent"'],
     ['a file that is not a mapping', { yaml: '- a\n- b\n' }, '<file>: the configuration file must hold a mapping of settings (such as `server:`)'],
     ['a duplicate key', { yaml: 'server:\n  port: 1\n  port: 2\n' }, '<file>:3:3: map keys must be unique: `  port: 2`'],
+    ['a syntax error on a line holding a secret', { yaml: 'keys:\n  encryptionKey: c2VjcmV0\n  encryptionKey: c2VjcmV0\n' }, '<file>:3:3: map keys must be unique: `  encryptionKey: [redacted]`'],
     ['a bad indentation', { yaml: 'server:\n  port: 1\n adminPort: 2\n' }, '<file>:3:1: all mapping items must start at the same column: ` adminPort: 2`'],
     ['a flag', { flags: { server: { port: -1 } } }, 'command line: server.port: too small: expected number to be >=0'],
     ['half of the TLS pair, from a variable', { env: { WRIT_SERVER__TLS__CERT_FILE: '/etc/writ/cert.pem' } }, 'WRIT_SERVER__TLS__CERT_FILE: server.tls.keyFile is missing: set both, or neither'],

@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { WritError } from '@writ/sdk'
 import { fileErrorReason } from './file-error.js'
-import { configSchema, type Config } from './schema.js'
+import { configSchema, SECRET_PATHS, type Config } from './schema.js'
 
 export interface ConfigSources {
   file?: string
@@ -62,7 +62,7 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
       const at = error.linePos?.[0]
       // yaml's message repeats the position and a code frame after the first line; we print our own, one line each.
       const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
-      const line = at === undefined ? undefined : lines[at.line - 1]
+      const line = at === undefined ? undefined : redactSecretLine(lines[at.line - 1] ?? '')
       problems.push(at === undefined ? `${file}: ${lowerFirst(message)}`
         : `${file}:${at.line}:${at.col}: ${lowerFirst(message)}${line?.trim() ? `: \`${line.trimEnd()}\`` : ''}`)
     }
@@ -75,6 +75,14 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
     return {}
   }
   return value as Record<string, unknown>
+}
+
+// The line of a YAML error is printed; a line that sets a secret (`encryptionKey: …`) shows the key only.
+const SECRET_KEYS = new Set(SECRET_PATHS.map((path) => path.split('.').at(-1) as string))
+
+function redactSecretLine(line: string): string {
+  const key = /^\s*-?\s*["']?([A-Za-z]+)["']?\s*:/.exec(line)?.[1]
+  return key !== undefined && SECRET_KEYS.has(key) ? `${line.slice(0, line.indexOf(':') + 1)} [redacted]` : line
 }
 
 /**
