@@ -146,6 +146,18 @@ describe('the server executable (built by npm test before it runs)', () => {
     }
   })
 
+  it('the shutdown backstop ends a process that something holds open, with exit code 1 and a log line', ALL_DONE, () => {
+    const dist = (file: string) => JSON.stringify(fileURLToPath(new URL(`../dist/${file}`, import.meta.url)))
+    const script = `const { armShutdownBackstop } = await import(${dist('shutdown-backstop.js')})
+      const { createLogger } = await import(${dist('logger.js')})
+      const { systemClock } = await import(${dist('clock.js')})
+      armShutdownBackstop(10, createLogger('info', systemClock))
+      setInterval(() => undefined, 1000) // a handle that never closes, like a hung storage pool`
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain('"msg":"shutdown did not finish in time; exiting"')
+  })
+
   it.each([
     ['an environment variable', { WRIT_SERVER__PORT: 'high' }, undefined, 'WRIT_SERVER__PORT: expected a number'],
     ['a key of the file', {}, 'server:\n  port: high\n', 'writ.yaml: server.port: invalid input: expected number, received string'],
