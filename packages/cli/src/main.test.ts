@@ -65,7 +65,7 @@ describe('the writ executable', () => {
   it('exits 2 on an invalid configuration and 1 on a failed command, without a stack', () => {
     const config = spawnSync(process.execPath, [MAIN, 'serve', '--print-config'], { env: { ...ENV, WRIT_LOG__LEVEL: 'loud' }, encoding: 'utf8' })
     expect(config.status).toBe(2)
-    expect(config.stderr).toContain('  - log.level:')
+    expect(config.stderr).toContain('  - WRIT_LOG__LEVEL: invalid option')
     const failed = spawnSync(process.execPath, [MAIN, '--data-dir', dataDir, 'agent', 'list'], { env: ENV, encoding: 'utf8' })
     expect(failed.status).toBe(1)
     expect(failed.stderr).toContain('no running server found')

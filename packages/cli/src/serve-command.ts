@@ -2,7 +2,6 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { stringify as toYaml } from 'yaml'
-import { WritError } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
 import { formatFields, printable } from './output.js'
 import type { GlobalOptions } from './server-locator.js'
@@ -45,11 +44,8 @@ async function serve(options: ServeOptions, ctx: CliContext): Promise<void> {
   // soon as it reads that line, and a signal with no handler yet would kill the process without a clean shutdown.
   const stopped = ctx.untilStopped()
   const logger = server.createLogger(config.log.level, server.systemClock)
-  const running = await server.startServer(config, server.systemClock, logger).catch((error: unknown) => {
-    const { code, address, port } = error as { code?: string; address?: string; port?: number }
-    if (code !== 'EADDRINUSE') throw error
-    throw new WritError('SERVER_UNAVAILABLE', `\`${address}:${port}\` is already in use; is writ already running? choose other ports with --port and --admin-port`, { cause: error })
-  })
+  // A failure to start (a taken port, a locked data directory) leaves nothing open: startServer closes what it opened.
+  const running = await server.startServer(config, server.systemClock, logger)
   const dataDir = resolve(config.dataDir)
   ctx.out('writ is running')
   ctx.out(formatFields([
@@ -71,6 +67,7 @@ async function serve(options: ServeOptions, ctx: CliContext): Promise<void> {
 
   await stopped
   ctx.err(`stopping writ (waiting up to ${printable(config.server.shutdownGraceMs)} ms for requests in flight)`)
+  server.armShutdownBackstop(config.server.shutdownGraceMs, logger)
   await running.close()
 }
 

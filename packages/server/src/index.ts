@@ -1,6 +1,8 @@
 /** @writ/server: the control plane, for the CLI and for embedding. */
 export { buildApp, type App, type AppOptions } from './app.js'
 export { startServer, SERVER_FILE, type RunningServer } from './serve.js'
+export { armShutdownBackstop } from './shutdown-backstop.js'
+export { LOCK_FILE } from './data-dir-lock.js'
 export { loadConfig, type ConfigSources } from './config/load.js'
 export { configSchema, type Config } from './config/schema.js'
 export { redactConfig } from './config/redact.js'

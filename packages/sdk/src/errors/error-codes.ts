@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, title: 'The configuration is invalid', oauth: 'server_error' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is unavailable', oauth: 'temporarily_unavailable' },
   SERVER_UNAVAILABLE: { status: 503, title: 'The server is shutting down or overloaded', oauth: 'temporarily_unavailable' },
+  LISTEN_FAILED: { status: 503, title: 'The server cannot listen on its address', oauth: 'temporarily_unavailable' },
+  DATA_DIR_LOCKED: { status: 503, title: 'The data directory is in use by another server', oauth: 'temporarily_unavailable' },
   INTERNAL: { status: 500, title: 'Internal error', oauth: 'server_error' },
 } as const satisfies Record<string, ErrorCodeSpec>
 

@@ -18,6 +18,13 @@ export const configSchema = z.strictObject({
     requestTimeoutMs: z.number().int().positive().default(10_000).describe('Whole-request timeout (slowloris).'),
     headersTimeoutMs: z.number().int().positive().default(5_000).describe('Time allowed to send the headers.'),
     shutdownGraceMs: z.number().int().positive().default(10_000).describe('How long SIGTERM waits for in-flight requests.'),
+    tls: z.strictObject({
+      certFile: z.string().min(1).optional().describe('PEM certificate chain; with keyFile, both APIs speak HTTPS only.'),
+      keyFile: z.string().min(1).optional().describe('PEM private key of certFile (keep it 0600). Both files or neither.'),
+    }).prefault({}).superRefine((tls, ctx) => {
+      const [set, missing] = tls.certFile === undefined ? ['keyFile', 'certFile'] : ['certFile', 'keyFile']
+      if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) ctx.addIssue({ code: 'custom', path: [set], message: `server.tls.${missing} is missing: set both, or neither` })
+    }),
   }).prefault({}),
   storage: z.strictObject({
     driver: z.enum(['sqlite', 'postgres']).default('sqlite').describe('Embedded SQLite file, or PostgreSQL for several replicas.'),
