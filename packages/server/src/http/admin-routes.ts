@@ -28,6 +28,8 @@ export interface AdminRoutesDeps {
   logger: Logger
   policy: ActivePolicy
   forbidOwnerApproval: boolean
+  /** Where agents reach the public API (whoami tells `writ login`). */
+  publicUrl: string
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -40,7 +42,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', agentRoutes({ storage: deps.storage, clock: deps.clock, cache: deps.cache }))
   app.route('/v1', auditRoutes(deps.storage))
   app.route('/v1', keyRoutes(deps.keys, deps.storage, deps.clock))
-  app.route('/v1', adminCredentialRoutes(deps.storage, deps.clock))
+  app.route('/v1', adminCredentialRoutes({ storage: deps.storage, clock: deps.clock, publicUrl: deps.publicUrl }))
   app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))

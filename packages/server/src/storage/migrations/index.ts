@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely'
 import * as initial from './001-initial.js'
 import * as policyAndApprovals from './002-policy-and-approvals.js'
+import * as adminRevocation from './003-admin-revocation.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-policy-and-approvals': policyAndApprovals,
+  '003-admin-revocation': adminRevocation,
 }
