@@ -9,6 +9,7 @@ import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerKeysCommands } from './keys-commands.js'
+import { registerLoginCommands } from './login-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
@@ -20,10 +21,10 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('writ')
     .description('Writ: identity and per-action capability tokens for AI agents')
     .version(version)
-    .option('--url <url>', 'public API of the server (env WRIT_URL; default: from <data-dir>/server.json)')
-    .option('--admin-url <url>', 'admin API of the server (env WRIT_ADMIN_URL; default: from <data-dir>/server.json)')
-    .option('--admin-token <credential>', 'admin credential (env WRIT_ADMIN_TOKEN; default: <data-dir>/admin-token)')
-    .option('--data-dir <dir>', 'the server\'s data directory (env WRIT_DATA_DIR; default ./.writ)')
+    .option('--url <url>', 'public API of the server (env WRIT_URL; default: the `writ login` profile, else <data-dir>/server.json)')
+    .option('--admin-url <url>', 'admin API of the server (env WRIT_ADMIN_URL; default: the profile, else <data-dir>/server.json)')
+    .option('--admin-token <credential>', 'admin credential (env WRIT_ADMIN_TOKEN; default: the profile, else <data-dir>/admin-token)')
+    .option('--data-dir <dir>', 'a local server\'s data directory; naming it bypasses the profile (env WRIT_DATA_DIR; default ./.writ)')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     // Settings below are inherited by every subcommand created after them.
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerAdminCommands(program, ctx)
+  registerLoginCommands(program, ctx)
   registerDbCommands(program, ctx)
   registerDemoCommand(program, ctx)
   return program
