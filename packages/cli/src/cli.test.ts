@@ -270,4 +270,17 @@ describe('writ without a server', () => {
     expect(result.stdout).toMatch(/audit chain OK \(online\): \d+ records/)
     expect(result.stdout).not.toMatch(JWT)
   })
+
+  it('writ demo --json prints one JSON document with every step and its data, and never the token', async () => {
+    const result = await runWrit(['demo', '--json'])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const demo = JSON.parse(result.stdout) as { steps: Array<{ step: number; title: string } & Record<string, unknown>> }
+    expect(demo.steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(demo.steps[3]).toMatchObject({ issued: { token_type: 'Bearer', claims: { authorization_details: [{ action: 'tests.run' }] } } })
+    expect(demo.steps[4]).toMatchObject({ refused: { code: 'POLICY_DENIED', reasons: expect.arrayContaining(['capability_not_declared:db.drop']) } })
+    expect(demo.steps[5]).toMatchObject({ agent: { status: 'suspended' }, refused: { code: 'AGENT_NOT_ACTIVE' } })
+    expect(demo.steps[7]).toMatchObject({ chain: { ok: true } })
+    expect(result.stdout).not.toMatch(JWT)
+  })
 })

@@ -47,6 +47,16 @@ export function buildProgram(ctx: CliContext): Command {
   return program
 }
 
+/**
+ * Whether an unknown option is more likely a value (an id, a number) than a mistyped option. Option names are short,
+ * lowercase words joined by '-'; so the rest after the leading dashes (and before any '=') looks like a value when it
+ * has a digit, an uppercase letter or a character other than a-z and '-', or runs to 20 characters or more.
+ */
+export function looksLikeValue(argument: string): boolean {
+  const rest = argument.replace(/^-+/, '').split('=', 1)[0] ?? ''
+  return rest.length >= 20 || /[^a-z-]/.test(rest)
+}
+
 /** Runs `argv` (without node and the script) and returns the process exit code. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
@@ -54,8 +64,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     return 0
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Writ's own ids never start with '-', but a value the user got elsewhere may; `--` is how to pass it.
-      if (error.code === 'commander.unknownOption') ctx.err('an argument that starts with \'-\' goes after `--`, as in: writ approvals show -- <id>')
+      // Writ's own ids never start with '-', but a value the user got elsewhere may; `--` is how to pass it. Said only
+      // when the unknown option looks like such a value: after a mistyped option name the hint would mislead.
+      const option = error.code === 'commander.unknownOption' ? /unknown option '([^']*)'/.exec(error.message)?.[1] : undefined
+      if (option !== undefined && looksLikeValue(option)) ctx.err('an argument that starts with \'-\' goes after `--`, as in: writ approvals show -- <id>')
       // Help and --version end through the same path with exit code 0; everything else is a usage error.
       return error.exitCode === 0 ? 0 : EXIT_USAGE
     }
