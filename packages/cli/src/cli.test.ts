@@ -47,6 +47,15 @@ describe('writ against a running server', () => {
     expect(result.stdout).toContain(publicJwk.kid)
     expect(result.stdout).not.toContain(JSON.parse(readFileSync(join(t.dataDir, 'sre.jwk'), 'utf8')).d)
     expect((await writ('agent', 'keygen', '--out', join(t.dataDir, 'sre'))).stderr).toContain('--force')
+    // The hint names a command that makes the file it then registers, not a file that may not exist.
+    expect(result.stdout).toContain('  writ agent init --example deploy-bot > agent.yaml')
+  })
+
+  it('the template from agent init registers as it is', async () => {
+    const template = join(t.dataDir, 'agent.yaml')
+    writeFileSync(template, `${(await writ('agent', 'init')).stdout}\n`)
+    const agent = await json<{ name: string; version: number }>('agent', 'register', '--file', template, '--public-key', join(t.dataDir, 'sre.pub.jwk'))
+    expect(agent).toMatchObject({ name: 'my-agent', version: 1 })
   })
 
   it('agent register --json prints the new agent with its id and the key appended to jwks', async () => {

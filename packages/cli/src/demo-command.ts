@@ -1,8 +1,7 @@
 /** `writ demo`: the whole story in one process, on a throwaway server: key, registration, issue, deny, suspend, audit. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import { createAgentClient, WritError, type AgentClient, type ErrorCode } from '@writ/sdk'
@@ -12,12 +11,10 @@ import { generateAgentKey } from './agent-key.js'
 import { formatAuditTable, formatChainOk } from './audit-views.js'
 import type { CliContext } from './cli-context.js'
 import { decodeToken } from './decode-token.js'
-import { DEPLOY_BOT_YAML } from './deploy-bot-document.js'
-import { appendKeys, readIdentityDocument, type IdentityDocument } from './identity-document-file.js'
+import { EXAMPLE_AGENTS } from './example-agents.js'
+import { appendKeys, type IdentityDocument } from './identity-document-file.js'
 import { formatFields, formatJson, printable } from './output.js'
 
-// packages/cli/dist/demo-command.js (or src/ under the tests) -> <repo>/examples/agents
-const EXAMPLE = new URL('../../../examples/agents/deploy-bot.yaml', import.meta.url)
 const TASK = 'T-42'
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
@@ -88,7 +85,9 @@ async function story(running: RunningServer, narrator: Narrator): Promise<void> 
   narrator.step('generate the agent\'s key pair (Ed25519; the private key never leaves the agent)', { kid: key.kid, alg: 'EdDSA' },
     formatFields([['kid', key.kid], ['alg', 'EdDSA']]))
 
-  const { document, source } = deployBotDocument()
+  // The embedded copy of examples/agents/deploy-bot.yaml (kept byte-equal by a test), so the demo runs when installed alone.
+  const document = parseYaml(EXAMPLE_AGENTS['deploy-bot']) as IdentityDocument
+  const source = 'examples/agents/deploy-bot.yaml'
   const agent = await admin.post<Agent>('/v1/agents', appendKeys(document, [key.publicJwk as Record<string, unknown>]))
   const capabilities = agent.document.capabilities.map((c) => c.id)
   narrator.step(`register deploy-bot from ${source}, with its public key`, { agent: { id: agent.id, name: agent.name, status: agent.status, capabilities }, source },
@@ -122,13 +121,6 @@ async function story(running: RunningServer, narrator: Narrator): Promise<void> 
     throw new WritError('AUDIT_CHAIN_BROKEN', `the audit chain is broken at seq ${report.firstBad?.seq}: ${report.firstBad?.reason}`)
   }
   narrator.step('verify the chain', { chain: report }, formatChainOk(report, 'online'))
-}
-
-/** The repository's example when the CLI runs from it; the embedded copy when the CLI is installed on its own. */
-function deployBotDocument(): { document: IdentityDocument; source: string } {
-  const file = fileURLToPath(EXAMPLE)
-  if (existsSync(file)) return { document: readIdentityDocument(file), source: 'examples/agents/deploy-bot.yaml' }
-  return { document: parseYaml(DEPLOY_BOT_YAML) as IdentityDocument, source: 'the built-in copy of deploy-bot.yaml' }
 }
 
 async function expectRefusal(client: AgentClient, action: string, resource: string, code: ErrorCode): Promise<WritError> {
