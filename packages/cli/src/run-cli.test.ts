@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { looksLikeValue } from './run-cli.js'
+import type { Command } from 'commander'
+import { systemClock } from './clock.js'
+import { buildProgram, looksLikeValue } from './run-cli.js'
 import { runWrit } from './test-cli.fixture.js'
 
 const HINT = 'goes after `--`'
@@ -34,3 +36,19 @@ describe('the hint for an argument that starts with a dash', () => {
     expect(result.stderr).not.toContain(HINT)
   })
 })
+
+describe('the command tree', () => {
+  it('gives every command --json, except serve (it runs a server; its --print-config prints YAML)', () => {
+    const program = buildProgram({ env: {}, clock: systemClock, out: () => undefined, err: () => undefined, untilStopped: () => new Promise(() => undefined), readSecret: async () => '' })
+    const leaves = (command: Command, path: string[]): string[][] =>
+      command.commands.length === 0 ? [path] : command.commands.flatMap((sub) => leaves(sub, [...path, sub.name()]))
+    const withoutJson = leaves(program, [])
+      .filter((path) => !find(program, path).options.some((option) => option.long === '--json'))
+      .map((path) => path.join(' '))
+    expect(withoutJson).toEqual(['serve'])
+  })
+})
+
+function find(program: Command, path: readonly string[]): Command {
+  return path.reduce((command, name) => command.commands.find((sub) => sub.name() === name) as Command, program)
+}
