@@ -81,6 +81,13 @@ describe('writ login, the profile, and logout', () => {
     expect((await writ(['login', '--server', t.server.adminUrl], { stdin: adminToken })).code).toBe(0)
   })
 
+  it('takes the credential from WRIT_ADMIN_TOKEN when no flag gives it, and names it when it is refused', async () => {
+    const dir = join(home, 'from-env')
+    const refused = await writ(['login', '--server', t.server.adminUrl], { env: { WRIT_CONFIG_DIR: dir, WRIT_ADMIN_TOKEN: 'writ_admin_0123456789abcdef_CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC' } })
+    expect(refused.stderr).toContain('the admin credential from WRIT_ADMIN_TOKEN was refused')
+    expect((await writ(['login', '--server', t.server.adminUrl], { env: { WRIT_CONFIG_DIR: dir, WRIT_ADMIN_TOKEN: adminToken } })).code).toBe(0)
+  })
+
   it('follows XDG_CONFIG_HOME and WRIT_CONFIG_DIR', async () => {
     const xdg = join(home, 'xdg')
     expect((await writ(['login', '--server', t.server.adminUrl], { env: { HOME: home, XDG_CONFIG_HOME: xdg }, stdin: adminToken })).code).toBe(0)

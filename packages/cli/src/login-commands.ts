@@ -24,7 +24,7 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print the stored profile (without the credential) as JSON')
     .addHelpText('after', [
       '',
-      'The credential comes from --admin-token, or else from standard input (typed at a prompt without echo, or piped).',
+      'The credential comes from --admin-token, else WRIT_ADMIN_TOKEN, else standard input (typed without echo, or piped).',
       'The public API is --url, or else the address the server reports. The profile is $WRIT_CONFIG_DIR/profile.json,',
       '$XDG_CONFIG_HOME/writ/profile.json or ~/.config/writ/profile.json (mode 0600); commands use it unless flags,',
       'WRIT_* variables or --data-dir name another server.',
@@ -32,10 +32,12 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<LoginOptions>()
       const adminUrl = httpUrl(options.server, '--server')
-      const typed = options.adminToken === undefined
-      const credential = (typed ? await ctx.readSecret('admin credential (not echoed): ') : options.adminToken as string).trim()
-      if (credential === '') throw new WritError('ADMIN_UNAUTHENTICATED', 'no admin credential given: pass --admin-token or enter it on standard input')
-      const client = new AdminClient(adminUrl, credential, fetch, { url: '--server', credential: typed ? 'standard input' : '--admin-token' })
+      const fromEnv = ctx.env.WRIT_ADMIN_TOKEN === '' ? undefined : ctx.env.WRIT_ADMIN_TOKEN
+      const [given, source] = options.adminToken !== undefined ? [options.adminToken, '--admin-token']
+        : fromEnv !== undefined ? [fromEnv, 'WRIT_ADMIN_TOKEN'] : [undefined, 'standard input']
+      const credential = (given ?? await ctx.readSecret('admin credential (not echoed): ')).trim()
+      if (credential === '') throw new WritError('ADMIN_UNAUTHENTICATED', 'no admin credential given: pass --admin-token, set WRIT_ADMIN_TOKEN, or enter it on standard input')
+      const client = new AdminClient(adminUrl, credential, fetch, { url: '--server', credential: source })
       // Checked before it is stored: a profile that cannot work would only fail later, further from the cause.
       const me = await client.get<WhoAmI>('/v1/whoami')
       const reported = typeof me.public_url === 'string' ? me.public_url : undefined
