@@ -65,6 +65,7 @@ export function writeProfile(env: Env, profile: Profile): string {
   chmodSync(dir, 0o700)
   const file = join(dir, PROFILE_FILE)
   const temporary = `${file}.${process.pid}.tmp`
+  rmSync(temporary, { force: true })
   writeFileSync(temporary, `${JSON.stringify(profile, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
   try {
     chmodSync(temporary, 0o600)

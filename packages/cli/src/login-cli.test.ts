@@ -48,9 +48,14 @@ describe('writ login, the profile, and logout', () => {
   })
 
   it('lets every command find the server through the profile, from a directory that is not the data directory', async () => {
-    const registered = await writ(['agent', 'register', '--file', SRE, '--json'])
+    expect((await writ(['agent', 'keygen', '--out', join(home, 'sre')])).code).toBe(0)
+    const registered = await writ(['agent', 'register', '--file', SRE, '--public-key', join(home, 'sre.pub.jwk'), '--json'])
     expect(registered.stderr).toBe('')
     expect(JSON.parse(registered.stdout)).toMatchObject({ name: 'sre-responder' })
+    // The agent side goes to the public API the server reported at login.
+    const grant = await writ(['token', 'request', '--agent', 'sre-responder', '--key', join(home, 'sre.jwk'), '--action', 'alerts.read', '--resource', 'host:web-1', '--task', 'T-1', '--json'])
+    expect(grant.stderr).toBe('')
+    expect(JSON.parse(grant.stdout)).toMatchObject({ token_type: 'Bearer' })
     const me = await writ(['admin', 'whoami', '--json'])
     expect(JSON.parse(me.stdout)).toMatchObject({ name: 'bootstrap', public_url: t.server.publicUrl })
   })
@@ -75,8 +80,9 @@ describe('writ login, the profile, and logout', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ admin_url: t.server.adminUrl, public_url: 'http://127.0.0.1:9', admin: { name: 'bootstrap' } })
     expect(result.stdout).not.toContain(adminToken)
     expect(result.stderr).toContain('warning: the public API `http://127.0.0.1:9` is unreachable from here')
-    const request = await writ(['token', 'request', '--agent', 'sre-responder', '--key', join(home, 'none.jwk'), '--action', 'alerts.read', '--resource', 'host:web-1', '--task', 'T-1'])
+    const request = await writ(['token', 'request', '--agent', 'sre-responder', '--key', join(home, 'sre.jwk'), '--action', 'alerts.read', '--resource', 'host:web-1', '--task', 'T-1'])
     expect(request.code).toBe(1)
+    expect(request.stderr).toContain('the public API named by the profile in `~/.config/writ/profile.json` (`http://127.0.0.1:9`) is unreachable')
     // Restore the discovered address for the tests that follow.
     expect((await writ(['login', '--server', t.server.adminUrl], { stdin: adminToken })).code).toBe(0)
   })
