@@ -2,6 +2,7 @@
 
 import type { Clock } from '@writ/server'
 import { systemClock } from './clock.js'
+import { CommandExit } from './report-error.js'
 
 export interface CliContext {
   env: Readonly<Record<string, string | undefined>>
@@ -56,7 +57,7 @@ function readFromTerminal(prompt: string): Promise<string> {
   process.stderr.write(prompt)
   return new Promise((resolve, reject) => {
     let typed = ''
-    const finish = (error?: Error) => {
+    const finish = (error?: CommandExit) => {
       stdin.off('data', onData)
       stdin.setRawMode(false)
       stdin.pause()
@@ -67,7 +68,8 @@ function readFromTerminal(prompt: string): Promise<string> {
     const onData = (chunk: Buffer | string) => {
       for (const c of chunk.toString()) {
         if (c === '\r' || c === '\n' || c === '\u0004') return finish()
-        if (c === '\u0003') return finish(new Error('interrupted'))
+        // Ctrl-C in raw mode arrives as a character, not as SIGINT; end as an interrupted program does (128 + 2).
+        if (c === '\u0003') return finish(new CommandExit(130))
         if (c === '\u007f' || c === '\b') typed = typed.slice(0, -1)
         else if (c >= ' ') typed += c
       }
