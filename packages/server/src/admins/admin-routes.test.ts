@@ -1,12 +1,30 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestApp, exampleDocument, ISSUER, type TestApp } from '../test-app.fixture.js'
 import type { AuditRecord } from '../audit/audit-record.js'
+import { openStorage } from '../storage/open-storage.js'
+import type { Storage } from '../storage/storage.js'
+import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../storage/test-database.fixture.js'
 import type { AdminView } from './admin-routes.js'
 
-describe('admin credentials over the admin API', () => {
+type Engine = { name: string; open: () => Promise<{ storage: Storage; dispose(): Promise<void> }> }
+const engines: Engine[] = [{ name: 'sqlite', open: async () => { const storage = await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' }); return { storage, dispose: async () => undefined } } }]
+if (TEST_DATABASE_URL) {
+  engines.push({ name: 'postgres', open: async () => {
+    const database = await createTestDatabase()
+    const storage = await openStorage({ driver: 'postgres', url: database.url })
+    return { storage, dispose: () => database.drop() }
+  } })
+} else describePostgres()
+
+describe.each(engines)('admin credentials over the admin API on $name', (engine) => {
   let t: TestApp
-  beforeEach(async () => { t = await createTestApp() })
-  afterEach(async () => t.close())
+  let dispose: () => Promise<void>
+  beforeEach(async () => {
+    const opened = await engine.open()
+    dispose = opened.dispose
+    t = await createTestApp({ storage: opened.storage })
+  })
+  afterEach(async () => { await t.close(); await dispose() })
 
   const as = (credential: string, method: string, path: string, body?: unknown) => Promise.resolve(t.app.adminApp.request(path, {
     method, headers: { authorization: `Bearer ${credential}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
