@@ -3,10 +3,21 @@ import { WritError } from '@writ/sdk'
 
 const REQUEST_TIMEOUT_MS = 10_000
 
+/** Where the address and the credential came from, in words (`WRIT_ADMIN_TOKEN`, `the profile in ...`), for errors. */
+export interface AdminClientSources {
+  url: string
+  credential: string
+}
+
 export class AdminClient {
   readonly baseUrl: string
 
-  constructor(baseUrl: string, private readonly credential: string, private readonly fetchImpl: typeof fetch = fetch) {
+  constructor(
+    baseUrl: string,
+    private readonly credential: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly sources?: AdminClientSources,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
   }
 
@@ -36,10 +47,18 @@ export class AdminClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
     } catch (cause) {
-      throw new WritError('SERVER_UNAVAILABLE', `cannot reach the admin API at \`${this.baseUrl}\``, { reasons: ['network_error'], cause })
+      const named = this.sources === undefined ? '' : ` named by ${this.sources.url}`
+      throw new WritError('SERVER_UNAVAILABLE', `the admin API${named} (\`${this.baseUrl}\`) is unreachable`, { reasons: ['network_error'], cause })
     }
     const payload: unknown = await response.json().catch(() => undefined)
-    if (!response.ok) throw WritError.fromResponse(response.status, payload)
+    if (!response.ok) {
+      const error = WritError.fromResponse(response.status, payload)
+      // Which credential was refused is the useful part when several sources could have supplied one.
+      if (error.code === 'ADMIN_UNAUTHENTICATED' && this.sources !== undefined) {
+        throw new WritError('ADMIN_UNAUTHENTICATED', `the admin credential from ${this.sources.credential} was refused by \`${this.baseUrl}\``, { cause: error })
+      }
+      throw error
+    }
     return payload as T
   }
 }

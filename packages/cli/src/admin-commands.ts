@@ -1,12 +1,22 @@
-/** `writ admin create` and `writ admin whoami`: admin credentials for people and automation. */
+/** `writ admin create|list|revoke|whoami`: admin credentials for people and automation. */
 import { InvalidArgumentError, type Command } from 'commander'
 import type { CliContext } from './cli-context.js'
-import { formatFields, formatJson, printable } from './output.js'
+import { formatFields, formatJson, formatTable, printable } from './output.js'
 import { adminClientFor, locateServer, type GlobalOptions } from './server-locator.js'
 
 // Built-in roles; any other name is a role that identity documents can name as approvers (`release-manager`).
 const BUILT_IN_ROLES = ['admin', 'approver', 'auditor'] as const
 const ROLE = /^[a-z0-9][a-z0-9._@-]{0,63}$/
+
+interface AdminEntry {
+  id: string
+  name: string
+  roles: string[]
+  created_at: string
+  last_used_at: string | null
+  revoked_at: string | null
+  revoked_by: string | null
+}
 
 interface CreatedAdmin {
   id: string
@@ -33,6 +43,23 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       ctx.out(`  ${printable(created.credential)}`)
     })
 
+  admin.command('list')
+    .description('list admin credentials: id, name, roles, created, last used (to the minute), revoked')
+    .option('--json', 'print the API response as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const body = await client(command).get<{ admins: AdminEntry[] }>('/v1/admins')
+      ctx.out(options.json ? formatJson(body) : formatAdminList(body.admins))
+    })
+
+  admin.command('revoke <id>')
+    .description('revoke an admin credential at once (see `writ admin list` for ids); the last active admin cannot be revoked')
+    .option('--json', 'print the revoked credential as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const revoked = await client(command).post<AdminEntry>(`/v1/admins/${encodeURIComponent(id)}/revoke`)
+      if (options.json) return ctx.out(formatJson(revoked))
+      ctx.out(`revoked admin \`${printable(revoked.name)}\` (id ${printable(revoked.id)}); its credential is refused from now on`)
+    })
+
   admin.command('whoami')
     .description('show which admin the current credential belongs to')
     .option('--json', 'print the API response as JSON')
@@ -40,6 +67,15 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       const me = await client(command).get<{ id: string; name: string; roles: string[] }>('/v1/whoami')
       ctx.out(options.json ? formatJson(me) : formatFields([['name', me.name], ['id', me.id], ['roles', me.roles.join(', ')]]))
     })
+}
+
+function formatAdminList(admins: readonly AdminEntry[]): string {
+  if (admins.length === 0) return '(no admin credentials)'
+  const minute = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '))
+  return formatTable(['ID', 'NAME', 'ROLES', 'CREATED', 'LAST USED', 'REVOKED'], admins.map((a) => [
+    a.id, a.name, a.roles.join(','), minute(a.created_at), a.last_used_at === null ? 'never' : minute(a.last_used_at),
+    a.revoked_at === null ? '-' : `${minute(a.revoked_at)} by ${a.revoked_by ?? '?'}`,
+  ]))
 }
 
 function collectRole(value: string, previous: string[]): string[] {

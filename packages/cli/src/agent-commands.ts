@@ -1,10 +1,12 @@
-/** `writ agent ...`: create a key pair, register and update identity documents, inspect and change an agent's status. */
+/** `writ agent ...`: start an identity document, create a key pair, register and update documents, inspect and change an agent's status. */
 import { Option, type Command } from 'commander'
+import { parse as parseYaml } from 'yaml'
 import type { Agent } from '@writ/server'
 import type { CliContext } from './cli-context.js'
 import { agentPath } from './admin-client.js'
 import { generateAgentKey, type AgentKeyAlgorithm } from './agent-key.js'
 import { formatAgent, formatAgentList, formatHistory, formatStatusLine, type AgentVersionEntry } from './agent-views.js'
+import { AGENT_TEMPLATE, EXAMPLE_AGENTS, type ExampleAgent } from './example-agents.js'
 import { appendKeys, readIdentityDocument, type IdentityDocument } from './identity-document-file.js'
 import { readPublicKeys, writeJsonFile } from './jwk-files.js'
 import { formatFields, formatJson, printable } from './output.js'
@@ -16,6 +18,15 @@ interface DocumentOptions extends JsonOption { file: string; publicKey?: string 
 export function registerAgentCommands(program: Command, ctx: CliContext): void {
   const agent = program.command('agent').description('register, inspect and control agents')
   const admin = (command: Command) => adminClientFor(locateServer(command.optsWithGlobals<GlobalOptions>(), ctx.env))
+
+  agent.command('init')
+    .description('print an identity document to start from: a commented template, or a sample (writ agent init --example deploy-bot > agent.yaml)')
+    .addOption(new Option('--example <name>', 'print a sample document instead of the template').choices(Object.keys(EXAMPLE_AGENTS)))
+    .option('--json', 'print the document as JSON (without the comments)')
+    .action((options: { example?: ExampleAgent; json?: boolean }) => {
+      const text = options.example === undefined ? AGENT_TEMPLATE : EXAMPLE_AGENTS[options.example]
+      ctx.out(options.json ? formatJson(parseYaml(text)) : text.replace(/\n$/, ''))
+    })
 
   agent.command('keygen')
     .description('create an agent key pair: <out>.jwk (private, mode 0600) and <out>.pub.jwk (public)')
@@ -31,7 +42,9 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       writeJsonFile(publicFile, pair.publicJwk, { secret: false, overwrite: options.force === true })
       if (options.json) return ctx.out(formatJson({ private_key_file: privateFile, public_key_file: publicFile, kid: pair.kid, alg: options.alg }))
       ctx.out(formatFields([['private key', `${privateFile}  (mode 0600; keep it with the agent, never share it)`], ['public key', publicFile], ['kid', pair.kid]]))
-      ctx.out(`next: writ agent register --file agent.yaml --public-key ${publicFile}`)
+      ctx.out('next: describe the agent, from a sample or a commented template (see also examples/agents/):')
+      ctx.out('  writ agent init --example deploy-bot > agent.yaml')
+      ctx.out(`then: writ agent register --file agent.yaml --public-key ${publicFile}`)
     })
 
   agent.command('register')

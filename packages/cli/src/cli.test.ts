@@ -47,6 +47,15 @@ describe('writ against a running server', () => {
     expect(result.stdout).toContain(publicJwk.kid)
     expect(result.stdout).not.toContain(JSON.parse(readFileSync(join(t.dataDir, 'sre.jwk'), 'utf8')).d)
     expect((await writ('agent', 'keygen', '--out', join(t.dataDir, 'sre'))).stderr).toContain('--force')
+    // The hint names a command that makes the file it then registers, not a file that may not exist.
+    expect(result.stdout).toContain('  writ agent init --example deploy-bot > agent.yaml')
+  })
+
+  it('the template from agent init registers as it is', async () => {
+    const template = join(t.dataDir, 'agent.yaml')
+    writeFileSync(template, `${(await writ('agent', 'init')).stdout}\n`)
+    const agent = await json<{ name: string; version: number }>('agent', 'register', '--file', template, '--public-key', join(t.dataDir, 'sre.pub.jwk'))
+    expect(agent).toMatchObject({ name: 'my-agent', version: 1 })
   })
 
   it('agent register --json prints the new agent with its id and the key appended to jwks', async () => {
@@ -268,6 +277,19 @@ describe('writ without a server', () => {
     expect(result.stdout).toContain('capability_not_declared:db.drop')
     expect(result.stdout).toContain('refused [AGENT_NOT_ACTIVE]')
     expect(result.stdout).toMatch(/audit chain OK \(online\): \d+ records/)
+    expect(result.stdout).not.toMatch(JWT)
+  })
+
+  it('writ demo --json prints one JSON document with every step and its data, and never the token', async () => {
+    const result = await runWrit(['demo', '--json'])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const demo = JSON.parse(result.stdout) as { steps: Array<{ step: number; title: string } & Record<string, unknown>> }
+    expect(demo.steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(demo.steps[3]).toMatchObject({ issued: { token_type: 'Bearer', claims: { authorization_details: [{ action: 'tests.run' }] } } })
+    expect(demo.steps[4]).toMatchObject({ refused: { code: 'POLICY_DENIED', reasons: expect.arrayContaining(['capability_not_declared:db.drop']) } })
+    expect(demo.steps[5]).toMatchObject({ agent: { status: 'suspended' }, refused: { code: 'AGENT_NOT_ACTIVE' } })
+    expect(demo.steps[7]).toMatchObject({ chain: { ok: true } })
     expect(result.stdout).not.toMatch(JWT)
   })
 })

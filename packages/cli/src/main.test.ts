@@ -62,6 +62,29 @@ describe('the writ executable', () => {
     expect(await stop(second.child, 'SIGINT')).toBe(0)
   })
 
+  it('login reads the credential from a pipe, and commands then work from any directory', async () => {
+    const served = await startServe(dataDir)
+    try {
+      const credential = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
+      const adminUrl = (JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { admin_url: string }).admin_url
+      const elsewhere = mkdtempSync(join(tmpdir(), 'writ-elsewhere-'))
+      const env = { ...ENV, WRIT_CONFIG_DIR: join(elsewhere, 'config') }
+      try {
+        const login = spawnSync(process.execPath, [MAIN, 'login', '--server', adminUrl], { env, cwd: elsewhere, input: `${credential}\n`, encoding: 'utf8' })
+        expect(login.stderr).toBe('')
+        expect(login.status).toBe(0)
+        expect(login.stdout).not.toContain(credential)
+        const list = spawnSync(process.execPath, [MAIN, 'agent', 'list', '--json'], { env, cwd: elsewhere, encoding: 'utf8' })
+        expect(list.status).toBe(0)
+        expect(JSON.parse(list.stdout)).toEqual({ agents: [] })
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true })
+      }
+    } finally {
+      await stop(served.child, 'SIGTERM')
+    }
+  })
+
   it('exits 2 on an invalid configuration and 1 on a failed command, without a stack', () => {
     const config = spawnSync(process.execPath, [MAIN, 'serve', '--print-config'], { env: { ...ENV, WRIT_LOG__LEVEL: 'loud' }, encoding: 'utf8' })
     expect(config.status).toBe(2)

@@ -91,6 +91,8 @@ describe('writ policy without a server', () => {
     expect(result.stdout).toMatch(/^namespace Writ \{/)
     expect(result.stdout).toContain('entity Agent = {')
     expect(result.stdout).toContain('action "deploy.run" appliesTo')
+    const json = await writ('policy', 'schema', '--action', 'deploy.run', '--json')
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: expect.stringMatching(/^namespace Writ \{/), source: 'offline' })
   })
 
   it('test runs a cases file against a set and prints a pass per case', async () => {
@@ -211,6 +213,11 @@ describe('writ policy against a running server', () => {
     expect(result.stdout).toContain('--- /dev/null\t(version 1)\n+++ b/business-hours-deploys.cedar\t(version 2)\n@@ -0,0 +1,15 @@\n+// Production deploys only')
     expect(result.stdout).toMatch(/^ permit \(principal, action, resource\);$/m)
     expect(result.stdout.split('\n').at(-1)).toBe('5 files differ: 1 changed, 4 added, 0 removed')
+    const json = await writ('policy', 'diff', '1', '2', '--json')
+    expect(json.code).toBe(0)
+    const diff = JSON.parse(json.stdout) as { from: string; to: string; files: { file: string; status: string; hunks: { header: string; lines: string[] }[] }[]; summary: unknown }
+    expect(diff).toMatchObject({ from: 'version 1', to: 'version 2', summary: { changed: 1, added: 4, removed: 0 } })
+    expect(diff.files.find((f) => f.file === 'business-hours-deploys.cedar')).toMatchObject({ status: 'added', hunks: [{ header: '@@ -0,0 +1,15 @@' }] })
   })
 
   it('diff of a directory compares it with the active set', async () => {
@@ -231,6 +238,9 @@ describe('writ policy against a running server', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('action "deploy.run" appliesTo')
     expect(result.stdout).toContain('action "tests.run" appliesTo')
+    const json = await writ('policy', 'schema', '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: expect.stringContaining('action "deploy.run" appliesTo'), source: t.server.adminUrl })
   })
 
   it('test --against-audit lists the recorded decisions a candidate set would change', async () => {

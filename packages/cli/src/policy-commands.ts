@@ -9,7 +9,7 @@ import { readCasesFile, runCases, type CaseResult } from './policy-cases.js'
 import { readPolicyFiles, type PolicyFiles } from './policy-files.js'
 import { loadPolicyTools, type PolicyProblem, type PolicySummary, type PolicyValidation } from './policy-tools.js'
 import {
-  formatPolicySet, formatPolicySetList, formatProblem, formatSetDiff, formatWhatIf,
+  diffSets, formatPolicySet, formatPolicySetList, formatProblem, formatSetDiff, formatWhatIf,
   type DiffSide, type PolicySetEntry, type PolicySetView, type WhatIfReport,
 } from './policy-views.js'
 import { CommandExit, EXIT_FAILURE } from './report-error.js'
@@ -99,30 +99,34 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
 
   policy.command('diff <a> [b]')
     .description('unified diff of two policy sets, each a version (a number or `active`) or a file or directory; with one argument, from the active set to it')
-    .action(async (a: string, b: string | undefined, _options: unknown, command: Command) => {
+    .option('--json', 'print the files that differ, with their hunks, as JSON')
+    .action(async (a: string, b: string | undefined, options: JsonOption, command: Command) => {
       const [from, to] = b === undefined ? ['active', a] : [a, b]
       const client = VERSION.test(from) || VERSION.test(to) ? admin(command) : undefined
-      const sides = await Promise.all([from, to].map((side) => diffSide(side, client)))
-      ctx.out(formatSetDiff(sides[0] as DiffSide, sides[1] as DiffSide).text)
+      const [before, after] = await Promise.all([from, to].map((side) => diffSide(side, client))) as [DiffSide, DiffSide]
+      ctx.out(options.json ? formatJson(diffSets(before, after)) : formatSetDiff(before, after).text)
     })
 
   policy.command('schema')
     .description('print the Cedar schema policies are validated against (from the server, or offline)')
     .option('--offline', 'build the schema here even when a server is reachable')
     .option('--action <id>', 'offline: an action to declare; repeat for several', collect, [])
-    .action(async (options: GlobalOptions & { offline?: boolean; action: string[] }, command: Command) => {
+    .option('--json', 'print { schema, source } as JSON (source: the server\'s admin URL, or `offline`)')
+    .action(async (options: OfflineOption & { action: string[] }, command: Command) => {
       const client = options.offline ? undefined : optionalAdmin(command)
       let schema: string | undefined
+      let source = 'offline'
       if (client !== undefined) {
         try {
           schema = (await client.get<{ schema: string }>('/v1/policies/schema')).schema
+          source = client.baseUrl
         } catch (error) {
           if (!unreachable(error)) throw error
           ctx.err(`note: the server at ${printable(client.baseUrl)} is unreachable; printing the schema offline`)
         }
       }
       schema ??= (await loadPolicyTools()).cedarSchemaText(options.action)
-      ctx.out(splitLines(schema).map(printableLine).join('\n'))
+      ctx.out(options.json ? formatJson({ schema, source }) : splitLines(schema).map(printableLine).join('\n'))
     })
 
   policy.command('test [cases]')

@@ -1,5 +1,5 @@
 /** How `writ policy` prints problems, policy sets, diffs and what-if reports; every server-supplied value is escaped. */
-import { diffLines, splitLines, unifiedHunks } from './line-diff.js'
+import { diffLines, splitLines, unifiedHunks, type Hunk } from './line-diff.js'
 import { formatFields, formatTable, printable, printableLine } from './output.js'
 import type { PolicyProblem, PolicySummary } from './policy-tools.js'
 
@@ -80,28 +80,50 @@ export interface DiffSide {
   files: Readonly<Record<string, string>>
 }
 
-/** A unified diff per file, files added and removed included, and a one-line summary. */
-export function formatSetDiff(a: DiffSide, b: DiffSide): { text: string; changed: number } {
+/** One file's part of a set diff, as `writ policy diff --json` prints it. */
+export interface FileDiff {
+  file: string
+  status: 'changed' | 'added' | 'removed'
+  hunks: Hunk[]
+}
+
+export interface SetDiff {
+  from: string
+  to: string
+  files: FileDiff[]
+  summary: { changed: number; added: number; removed: number }
+}
+
+/** The files that differ between two sets, each with its unified-diff hunks (raw text: escaped only when printed). */
+export function diffSets(a: DiffSide, b: DiffSide): SetDiff {
   const names = [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort()
-  const out: string[] = []
-  const counts = { changed: 0, added: 0, removed: 0 }
+  const files: FileDiff[] = []
   for (const name of names) {
     const before = a.files[name]
     const after = b.files[name]
     if (before === after) continue
-    if (before === undefined) counts.added++
-    else if (after === undefined) counts.removed++
-    else counts.changed++
-    out.push(`--- ${before === undefined ? '/dev/null' : `a/${printable(name)}`}\t(${printable(a.label)})`)
-    out.push(`+++ ${after === undefined ? '/dev/null' : `b/${printable(name)}`}\t(${printable(b.label)})`)
-    const hunks = unifiedHunks(diffLines(splitLines(before ?? ''), splitLines(after ?? '')))
-    if (hunks.length === 0) out.push('(the files differ only in their final newline)')
-    for (const hunk of hunks) out.push(hunk.header, ...hunk.lines.map(printableLine))
+    const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed'
+    files.push({ file: name, status, hunks: unifiedHunks(diffLines(splitLines(before ?? ''), splitLines(after ?? ''))) })
   }
-  const total = counts.added + counts.removed + counts.changed
+  const count = (status: FileDiff['status']) => files.filter((f) => f.status === status).length
+  return { from: a.label, to: b.label, files, summary: { changed: count('changed'), added: count('added'), removed: count('removed') } }
+}
+
+/** A unified diff per file, files added and removed included, and a one-line summary. */
+export function formatSetDiff(a: DiffSide, b: DiffSide): { text: string; changed: number } {
+  const diff = diffSets(a, b)
+  const out: string[] = []
+  for (const file of diff.files) {
+    out.push(`--- ${file.status === 'added' ? '/dev/null' : `a/${printable(file.file)}`}\t(${printable(a.label)})`)
+    out.push(`+++ ${file.status === 'removed' ? '/dev/null' : `b/${printable(file.file)}`}\t(${printable(b.label)})`)
+    if (file.hunks.length === 0) out.push('(the files differ only in their final newline)')
+    for (const hunk of file.hunks) out.push(hunk.header, ...hunk.lines.map(printableLine))
+  }
+  const { changed, added, removed } = diff.summary
+  const total = diff.files.length
   out.push(total === 0
     ? `no differences between ${printable(a.label)} and ${printable(b.label)}`
-    : `${total} file${total === 1 ? ' differs' : 's differ'}: ${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`)
+    : `${total} file${total === 1 ? ' differs' : 's differ'}: ${changed} changed, ${added} added, ${removed} removed`)
   return { text: out.join('\n'), changed: total }
 }
 

@@ -9,6 +9,7 @@ import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerKeysCommands } from './keys-commands.js'
+import { registerLoginCommands } from './login-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
@@ -21,10 +22,10 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('writ')
     .description('Writ: identity and per-action capability tokens for AI agents')
     .version(version)
-    .option('--url <url>', 'public API of the server (env WRIT_URL; default: from <data-dir>/server.json)')
-    .option('--admin-url <url>', 'admin API of the server (env WRIT_ADMIN_URL; default: from <data-dir>/server.json)')
-    .option('--admin-token <credential>', 'admin credential (env WRIT_ADMIN_TOKEN; default: <data-dir>/admin-token)')
-    .option('--data-dir <dir>', 'the server\'s data directory (env WRIT_DATA_DIR; default ./.writ)')
+    .option('--url <url>', 'public API of the server (env WRIT_URL; default: the `writ login` profile, else <data-dir>/server.json)')
+    .option('--admin-url <url>', 'admin API of the server (env WRIT_ADMIN_URL; default: the profile, else <data-dir>/server.json)')
+    .option('--admin-token <credential>', 'admin credential (env WRIT_ADMIN_TOKEN; default: the profile, else <data-dir>/admin-token)')
+    .option('--data-dir <dir>', 'a local server\'s data directory; naming it bypasses the profile (env WRIT_DATA_DIR; default ./.writ)')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     // Settings below are inherited by every subcommand created after them.
@@ -42,9 +43,20 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerAdminCommands(program, ctx)
+  registerLoginCommands(program, ctx)
   registerDbCommands(program, ctx)
   registerDemoCommand(program, ctx)
   return program
+}
+
+/**
+ * Whether an unknown option is more likely a value (an id, a number) than a mistyped option. Option names are short,
+ * lowercase words joined by '-'; so the rest after the leading dashes (and before any '=') looks like a value when it
+ * has a digit, an uppercase letter or a character other than a-z and '-', or runs to 20 characters or more.
+ */
+export function looksLikeValue(argument: string): boolean {
+  const rest = argument.replace(/^-+/, '').split('=', 1)[0] ?? ''
+  return rest.length >= 20 || /[^a-z-]/.test(rest)
 }
 
 /** Runs `argv` (without node and the script) and returns the process exit code. */
@@ -54,8 +66,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     return 0
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Writ's own ids never start with '-', but a value the user got elsewhere may; `--` is how to pass it.
-      if (error.code === 'commander.unknownOption') ctx.err('an argument that starts with \'-\' goes after `--`, as in: writ approvals show -- <id>')
+      // Writ's own ids never start with '-', but a value the user got elsewhere may; `--` is how to pass it. Said only
+      // when the unknown option looks like such a value: after a mistyped option name the hint would mislead.
+      const option = error.code === 'commander.unknownOption' ? /unknown option '([^']*)'/.exec(error.message)?.[1] : undefined
+      if (option !== undefined && looksLikeValue(option)) ctx.err('an argument that starts with \'-\' goes after `--`, as in: writ approvals show -- <id>')
       // Help and --version end through the same path with exit code 0; everything else is a usage error.
       return error.exitCode === 0 ? 0 : EXIT_USAGE
     }

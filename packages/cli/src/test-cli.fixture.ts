@@ -15,7 +15,8 @@ export interface CliResult {
   stderr: string
 }
 
-export async function runWrit(args: string[], options: { env?: Record<string, string>; untilStopped?: () => Promise<void> } = {}): Promise<CliResult> {
+/** `stdin` is what a secret prompt reads (as if piped); without it, a prompt fails the test. */
+export async function runWrit(args: string[], options: { env?: Record<string, string>; untilStopped?: () => Promise<void>; stdin?: string } = {}): Promise<CliResult> {
   const stdout: string[] = []
   const stderr: string[] = []
   const ctx: CliContext = {
@@ -24,6 +25,10 @@ export async function runWrit(args: string[], options: { env?: Record<string, st
     out: (line) => stdout.push(line),
     err: (line) => stderr.push(line),
     untilStopped: options.untilStopped ?? (() => new Promise(() => undefined)),
+    readSecret: async () => {
+      if (options.stdin === undefined) throw new Error('the command read standard input, which this test did not provide')
+      return options.stdin.split(/\r?\n/, 1)[0] ?? ''
+    },
   }
   const code = await runCli(args, ctx)
   return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') }

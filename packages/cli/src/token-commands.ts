@@ -103,7 +103,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     const publicUrl = publicUrlOf(location)
     const privateKey = readPrivateKey(options.key)
     const agentId = await resolveAgentId(options.agent, location)
-    const issuer = await discoverIssuer(publicUrl)
+    const issuer = await discoverIssuer(publicUrl, location.sources.publicUrl)
     return createAgentClient({ issuer, agentId, privateKey })
   }
 }

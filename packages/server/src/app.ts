@@ -104,7 +104,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
     },
   })
-  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval, selfCheck })
+  const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
+    selfCheck, publicUrl: config.server.publicUrl ?? issuer,
+  })
 
   const pruner = setInterval(() => {
     if (maintenance) maintenance.prune(clock.nowMs())

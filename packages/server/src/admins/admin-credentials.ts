@@ -23,7 +23,7 @@ export async function createAdmin(name: string, roles: string[], createdBy: Admi
   const secret = randomBytes(32).toString('base64url')
   const admin: AdminIdentity = { id, name, roles }
   await storage.transaction(async (tx) => {
-    await tx.admins.insert({ id, name, roles, tokenHash: hashSecret(secret), createdAt: clock.nowMs(), disabledAt: null })
+    await tx.admins.insert({ id, name, roles, tokenHash: hashSecret(secret), createdAt: clock.nowMs() })
     await tx.audit.append([{
       type: 'admin.create',
       actor: createdBy === 'system' ? { kind: 'system', id: 'bootstrap' } : { kind: 'admin', id: createdBy.id },
@@ -33,8 +33,14 @@ export async function createAdmin(name: string, roles: string[], createdBy: Admi
   return { admin, credential: `writ_admin_${id}_${secret}` }
 }
 
-/** Returns the admin a credential belongs to, or undefined; never says which part was wrong. */
-export async function authenticateAdmin(credential: string | undefined, storage: Storage): Promise<AdminIdentity | undefined> {
+// How stale `last_used_at` may get: a finer record would cost a write on every admin call.
+export const LAST_USED_RESOLUTION_MS = 60_000
+
+/**
+ * Returns the admin a credential belongs to, or undefined; never says which part was wrong. Reads storage on every
+ * call (no cache), so a revocation refuses the credential's very next request.
+ */
+export async function authenticateAdmin(credential: string | undefined, storage: Storage, clock: Clock): Promise<AdminIdentity | undefined> {
   const match = credential === undefined ? null : PATTERN.exec(credential)
   if (!match) return undefined
   const [, id, secret] = match as unknown as [string, string, string]
@@ -43,12 +49,14 @@ export async function authenticateAdmin(credential: string | undefined, storage:
   const presented = Buffer.from(hashSecret(secret), 'hex')
   const stored = Buffer.from(record?.tokenHash ?? '0'.repeat(64), 'hex')
   if (!timingSafeEqual(presented, stored) || !record || record.disabledAt !== null) return undefined
+  const now = clock.nowMs()
+  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_RESOLUTION_MS) await storage.admins.touch(id, now)
   return { id: record.id, name: record.name, roles: record.roles }
 }
 
 export function requireRole(admin: AdminIdentity, role: string): void {
   if (!admin.roles.includes('admin') && !admin.roles.includes(role)) {
-    throw new WritError('ADMIN_FORBIDDEN', `this call needs the \`${role}\` role`)
+    throw new WritError('ADMIN_FORBIDDEN', `this call needs the \`${role}\` role`, { reasons: [`role_required:${role}`] })
   }
 }
 

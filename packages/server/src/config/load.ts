@@ -14,7 +14,7 @@ export interface ConfigSources {
 }
 
 // Variables the CLI reads for itself; they are not server settings, so they are not errors either.
-const CLIENT_VARIABLES = new Set(['WRIT_URL', 'WRIT_ADMIN_URL', 'WRIT_ADMIN_TOKEN', 'WRIT_TEST_DATABASE_URL', 'WRIT_CONFIG'])
+const CLIENT_VARIABLES = new Set(['WRIT_URL', 'WRIT_ADMIN_URL', 'WRIT_ADMIN_TOKEN', 'WRIT_CONFIG_DIR', 'WRIT_TEST_DATABASE_URL', 'WRIT_CONFIG'])
 
 /**
  * Where each setting came from, by dotted path: `WRIT_SERVER__PORT`, `writ.yaml: server.port` or

@@ -31,6 +31,8 @@ export interface AdminRoutesDeps {
   policy: ActivePolicy
   forbidOwnerApproval: boolean
   selfCheck: AuditSelfCheck
+  /** Where agents reach the public API (whoami tells `writ login`). */
+  publicUrl: string
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -43,7 +45,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', agentRoutes({ storage: deps.storage, clock: deps.clock, cache: deps.cache }))
   app.route('/v1', auditRoutes(deps.storage))
   app.route('/v1', keyRoutes(deps.keys, deps.storage, deps.clock))
-  app.route('/v1', adminCredentialRoutes(deps.storage, deps.clock))
+  app.route('/v1', adminCredentialRoutes({ storage: deps.storage, clock: deps.clock, publicUrl: deps.publicUrl }))
   app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
   app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))

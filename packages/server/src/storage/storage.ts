@@ -41,7 +41,7 @@ export interface Storage extends Repositories {
 export function repositories(db: Kysely<Database>, driver: Driver): Repositories {
   return {
     agents: new AgentRepository(db),
-    admins: new AdminRepository(db),
+    admins: new AdminRepository(db, driver),
     tokens: new TokenRepository(db),
     audit: new AuditRepository(db, driver),
     approvals: new ApprovalRepository(db),

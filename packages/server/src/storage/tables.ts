@@ -27,6 +27,8 @@ export interface AdminsTable {
   token_hash: string
   created_at: number
   disabled_at: number | null
+  disabled_by: string | null
+  last_used_at: number | null
 }
 
 export interface IssuedTokensTable {
