@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { Agent, request } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,14 +9,14 @@ import { createLogger } from '../logger.js'
 import { startServer, type RunningServer } from '../serve.js'
 
 /** One POST to the token endpoint from a chosen loopback source address (all of 127.0.0.0/8 is local on Linux). */
-function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<{ status: number; retryAfter: string | undefined; body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}/oauth/token`, {
-      method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers },
+      method: 'POST', localAddress, agent, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers },
     }, (res) => {
       let text = ''
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => {
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: text })
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: text, reused: req.reusedSocket })
       })
     })
     req.on('error', reject)
@@ -47,5 +47,16 @@ describe.skipIf(process.platform !== 'linux')('token endpoint rate limits over T
     // untrusted: a forwarding header naming another client changes nothing; only the TCP peer counts.
     expect((await postFrom('127.0.0.2', server.publicUrl, 'grant_type=client_credentials', { 'x-forwarded-for': '127.0.0.9', forwarded: 'for=127.0.0.9' })).status).toBe(429)
     expect((await postFrom('127.0.0.3', server.publicUrl, 'grant_type=client_credentials')).status).toBe(401)
+  })
+
+  it('keeps a keep-alive connection usable after refusing a request whose body it never read', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const body = `grant_type=client_credentials&pad=${'a'.repeat(60_000)}`
+      for (let i = 0; i < 2; i++) expect((await postFrom('127.0.0.4', server.publicUrl, body, {}, agent)).status).toBe(401)
+      for (let i = 0; i < 3; i++) expect(await postFrom('127.0.0.4', server.publicUrl, body, {}, agent)).toMatchObject({ status: 429, reused: true })
+    } finally {
+      agent.destroy()
+    }
   })
 })

@@ -30,8 +30,8 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }))
 
   app.post('/oauth/token', async (c) => {
-    const peer = deps.remoteAddress(c)
     try {
+      const peer = deps.remoteAddress(c)
       // DOS-01/02, in this order: the address's bucket before the body is read or any signature checked (a flood from
       // one address costs a map lookup per request); the agent's bucket only after its assertion verified (mint.ts), so
       // that nobody can starve an agent by sending requests that merely claim its id.
