@@ -9,7 +9,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStorage, verifyChain, type Storage } from '@writ/server'
 import {
-  duplicates, ensureServerBuilt, generateLoad, killAllServers, readAdminToken, registerAgent, sleep, startServerProcess,
+  duplicates, ensureServerBuilt, generateLoad, killAllServers, LOAD_TEST_RATE_LIMITS, readAdminToken, registerAgent, sleep, startServerProcess,
   type AgentKey,
 } from './server-process.fixture.js'
 
@@ -39,7 +39,7 @@ describe('crash durability (SQLite, SIGKILL under load)', () => {
     let agent: AgentKey | undefined
 
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
-      const server = await startServerProcess({ dataDir })
+      const server = await startServerProcess({ dataDir, env: LOAD_TEST_RATE_LIMITS })
       agent ??= await registerAgent(server.adminUrl, readAdminToken(dataDir), 'crash-bot')
       let killed = false
       const delayMs = 200 + Math.floor(Math.random() * 600)

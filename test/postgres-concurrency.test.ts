@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStorage, verifyChain } from '@writ/server'
 import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../packages/server/src/storage/test-database.fixture.js'
 import {
-  duplicates, ensureServerBuilt, generateLoad, killAllServers, readAdminToken, registerAgent, startServerProcess,
+  duplicates, ensureServerBuilt, generateLoad, killAllServers, LOAD_TEST_RATE_LIMITS, readAdminToken, registerAgent, startServerProcess,
   type LoadResult, type ServerProcess,
 } from './server-process.fixture.js'
 
@@ -25,7 +25,7 @@ describe.skipIf(!TEST_DATABASE_URL)(`two replicas on one database: ${describePos
   beforeAll(async () => {
     await ensureServerBuilt()
     database = await createTestDatabase()
-    const env = { WRIT_STORAGE__DRIVER: 'postgres', WRIT_STORAGE__URL: database.url }
+    const env = { WRIT_STORAGE__DRIVER: 'postgres', WRIT_STORAGE__URL: database.url, ...LOAD_TEST_RATE_LIMITS }
     // One after the other: the first start migrates and creates the bootstrap admin; the second finds both done.
     for (const name of ['a', 'b']) {
       const dataDir = mkdtempSync(join(tmpdir(), `writ-pg-${name}-`))

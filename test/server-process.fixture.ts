@@ -86,6 +86,15 @@ export function killAllServers(): void {
 }
 process.once('exit', killAllServers)
 
+/**
+ * For the load tests: one agent from one loopback address at full speed is far beyond the default rate limits (a
+ * real agent's pace), and these tests are about durability and concurrency, so they raise the limits explicitly.
+ */
+export const LOAD_TEST_RATE_LIMITS: Record<string, string> = {
+  WRIT_RATE_LIMITS__PER_AGENT__RATE_PER_SECOND: '1000000', WRIT_RATE_LIMITS__PER_AGENT__BURST: '1000000',
+  WRIT_RATE_LIMITS__PER_ADDRESS__RATE_PER_SECOND: '1000000', WRIT_RATE_LIMITS__PER_ADDRESS__BURST: '1000000',
+}
+
 /** Starts `node packages/server/dist/launch.cjs` (the server executable) on free ports and waits for its `server.json`. */
 export async function startServerProcess(options: { dataDir: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ServerProcess> {
   const serverFile = join(options.dataDir, SERVER_FILE)

@@ -4,13 +4,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnNode, stop } from './proc.js'
 
+export const BENCH_RATE_LIMITS = {
+  WRIT_RATE_LIMITS__PER_AGENT__RATE_PER_SECOND: '1000000', WRIT_RATE_LIMITS__PER_AGENT__BURST: '1000000',
+  WRIT_RATE_LIMITS__PER_ADDRESS__RATE_PER_SECOND: '1000000', WRIT_RATE_LIMITS__PER_ADDRESS__BURST: '1000000',
+}
+
 /**
  * Spawns the server of the checkout at `serverRoot` with the node flags it ships with (the shebangs and `npm start`
  * carry the same list) plus `nodeArgs`, and resolves once it wrote `server.json`. Returns that file's contents
- * (`pid`, `public_url`, `admin_url`), the data directory, and `stop()`, which also removes the directory.
+ * (`pid`, `public_url`, `admin_url`), the data directory, the rate-limit variables it set, and `stop()`, which
+ * also removes the directory.
  */
 export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 30_000 } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
+  // The benchmarks drive one agent from one loopback address at thousands of tokens/s, far beyond the default rate
+  // limits (50/s per agent, 500/s per address), so they raise them explicitly: the limiter still runs on every request,
+  // and is measured, but never refuses. A checkout from before the limits existed would reject the unknown keys.
+  const rateLimits = existsSync(join(serverRoot, 'packages/server/dist/rate-limits/rate-limits.js')) ? BENCH_RATE_LIMITS : {}
   const { SERVER_NODE_FLAGS } = await import(join(serverRoot, 'packages/server/dist/node-flags.js')).catch(() => ({ SERVER_NODE_FLAGS: [] }))
   const child = spawnNode([
     ...SERVER_NODE_FLAGS,
@@ -19,7 +29,7 @@ export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 3
     [join(serverRoot, 'packages/server/dist/launch.cjs'), join(serverRoot, 'packages/server/dist/main.js')].find((f) => existsSync(f)),
   ], {
     cwd: serverRoot,
-    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn' },
+    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn', ...rateLimits },
   })
   const stopServer = async () => {
     await stop(child, 15_000)
@@ -36,5 +46,5 @@ export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 3
     await stopServer()
     throw error
   }
-  return { server: JSON.parse(readFileSync(ready, 'utf8')), dataDir, stop: stopServer }
+  return { server: JSON.parse(readFileSync(ready, 'utf8')), dataDir, stop: stopServer, rateLimits }
 }

@@ -15,6 +15,7 @@ import type { Logger } from './logger.js'
 import { ActivePolicy } from './policy/active-policy.js'
 import type { PolicyEngine } from './policy/policy-engine.js'
 import { approvalWebhook } from './oversight/approval-webhook.js'
+import { RateLimits } from './rate-limits/rate-limits.js'
 import { openStorage } from './storage/open-storage.js'
 import { SqliteMaintenanceThread } from './storage/sqlite-maintenance-thread.js'
 import { writeStorageRecord } from './storage/storage-record.js'
@@ -49,6 +50,8 @@ export interface App {
   issuer: string
   /** The bootstrap credential when this start created it (shown once by the caller). */
   bootstrapCredential: string | undefined
+  /** The token endpoint's rate limits; `flush()` writes the refusal summary now instead of at the interval. */
+  rateLimits: RateLimits
   /** Stop taking requests' work, commit what is queued, close storage. */
   close(): Promise<void>
 }
@@ -90,11 +93,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const selfCheck = new AuditSelfCheck({ audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain })
   await selfCheck.check()
   selfCheck.start(config.audit.selfCheckIntervalMs)
+  // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
+  const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
 
   const publicApp = publicRoutes({
     issuer, audiences, keys, logger, ready: () => ready, issuanceHalted: () => selfCheck.issuanceHalted,
     remoteAddress: options.remoteAddress ?? (() => undefined),
+    rateLimits,
     mint: {
       auth: {
         agents: cache, clock, audiences: [issuer, `${issuer}/oauth/token`],
@@ -102,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
+      rateLimits,
     },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
@@ -109,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
 
   const pruner = setInterval(() => {
+    rateLimits.prune()
     if (maintenance) maintenance.prune(clock.nowMs())
     else storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
   }, PRUNE_INTERVAL_MS)
@@ -118,14 +126,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
     active.refresh().catch((error: unknown) => logger.error('policy reload failed; the previous set stays in force', { error: String(error) }))
   }, config.policy.reloadIntervalMs)
   reloader.unref()
+  const writeRefusals = () => rateLimits.flush().catch((error: unknown) => logger.error('the rate-limit summary could not be audited; its counts carry over', { error: String(error) }))
+  const refusalAudit = setInterval(writeRefusals, config.rateLimits.auditIntervalMs)
+  refusalAudit.unref()
 
   return {
-    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential,
+    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits,
     async close() {
       ready = false
       clearInterval(pruner)
       clearInterval(reloader)
       await selfCheck.stop()
+      clearInterval(refusalAudit)
+      // The last interval's refusals are audited before the log drains and storage closes.
+      await writeRefusals()
       await log.flush()
       await thread?.close()
       await maintenance?.close()

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { calculateJwkThumbprint } from 'jose'
 import { signClientAssertion } from '@writ/sdk'
-import { buildApp, type App } from './app.js'
+import { buildApp, type App, type AppOptions } from './app.js'
 import { fixedClock } from './clock.js'
 import { loadConfig } from './config/load.js'
 import type { ConfigInput } from './config/schema.js'
@@ -40,11 +40,11 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export async function createTestApp(options: { config?: ConfigInput; storage?: Storage } = {}): Promise<TestApp> {
+export async function createTestApp(options: { config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress'] } = {}): Promise<TestApp> {
   const clock = fixedClock(START_MS)
   const config = loadConfig({ flags: (options.config ?? {}) as Record<string, unknown> })
   const storage = options.storage ?? await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' })
-  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage })
+  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}) })
   const adminToken = app.bootstrapCredential as string
 
   const admin = (method: string, path: string, body?: unknown) => Promise.resolve(app.adminApp.request(path, {

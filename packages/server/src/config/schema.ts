@@ -4,6 +4,16 @@ import { LIFETIMES } from '@writ/sdk'
 
 const port = z.number().int().min(0).max(65_535)
 
+/** A token bucket on the token endpoint: `burst` requests at once, refilled continuously at `ratePerSecond`. */
+function bucketSettings(ratePerSecond: number, burst: number, who: string, note = '') {
+  return z.strictObject({
+    enabled: z.boolean().default(true).describe(`Limit the token requests of each ${who}${note}.`),
+    ratePerSecond: z.number().min(0).max(10_000_000).default(ratePerSecond)
+      .describe(`Sustained token requests per second of each ${who} (continuous refill); 0 disables.`),
+    burst: z.number().int().min(1).max(10_000_000).default(burst).describe(`Token requests of each ${who} allowed at once.`),
+  }).prefault({})
+}
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./.writ')
     .describe('Directory holding the SQLite file, signing keys, the bootstrap admin credential and server.json.'),
@@ -76,6 +86,15 @@ export const configSchema = z.strictObject({
     webhookUrl: z.url().optional().describe('Notified (POST, JSON) when a request is held.'),
     webhookSecret: z.string().min(16).optional()
       .describe('HMAC-SHA256 key for the webhook signature header `Writ-Signature`. Secret; required with webhookUrl.'),
+  }).prefault({}),
+  rateLimits: z.strictObject({
+    perAgent: bucketSettings(50, 100, 'authenticated agent'),
+    // Behind a reverse proxy the TCP peer is the proxy: raise or disable this and limit at the proxy.
+    perAddress: bucketSettings(500, 1_000, 'client address', ' (the TCP peer, never a header; IPv6 by /64)'),
+    maxTrackedKeys: z.number().int().min(100).max(10_000_000).default(50_000)
+      .describe('Most buckets kept per kind (agents, addresses); beyond it the idlest are dropped, so made-up addresses cannot grow memory.'),
+    auditIntervalMs: z.number().int().min(1_000).max(3_600_000).default(60_000)
+      .describe('Refusals are audited as one `rate_limit.refused` summary per interval (counts per agent and address), written only when there were any.'),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -1,6 +1,7 @@
 /** mintCapability(): authenticate → decide → sign, hold or refuse → record + audit in one durable transaction → answer. */
 import { WritError } from '@writ/sdk'
 import type { PolicyEngine } from '../policy/policy-engine.js'
+import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
 import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput } from './client-authentication.js'
 import type { CapabilityRequest } from './capability.js'
@@ -10,6 +11,7 @@ export interface MintDeps extends IssueDeps {
   auth: ClientAuthenticationDeps
   policy: PolicyEngine & { version?: () => number }
   hold: HoldDeps
+  rateLimits: Pick<RateLimits, 'admitAgent'>
 }
 
 export async function mintCapability(
@@ -34,12 +36,14 @@ export async function mintCapability(
   return issueToken(agent, request, decision, assertion, context, deps)
 }
 
-/** Authenticates the agent; every failure is audited (reason only, never the assertion) before it is answered. */
+/**
+ * Authenticates the agent, then takes its rate-limit bucket. Every authentication failure is audited (reason only, never
+ * the assertion) before it is answered; a rate-limit refusal is counted for the interval's summary instead.
+ */
 export async function authenticate(client: ClientAuthenticationInput, deps: MintDeps): Promise<{ agent: AuthenticatedClient['cached']['agent']; assertion: Assertion }> {
+  let authenticated: AuthenticatedClient
   try {
-    const authenticated = await authenticateClient(client, deps.auth)
-    const { agent } = authenticated.cached
-    return { agent, assertion: { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs } }
+    authenticated = await authenticateClient(client, deps.auth)
   } catch (error) {
     if (!(error instanceof ClientAuthenticationError)) throw error
     const claimed = error.claimedAgentId
@@ -52,6 +56,10 @@ export async function authenticate(client: ClientAuthenticationInput, deps: Mint
     })
     throw error
   }
+  const { agent } = authenticated.cached
+  // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
+  deps.rateLimits.admitAgent(agent.id)
+  return { agent, assertion: { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs } }
 }
 
 /** The assertion is spent even on a malformed request: single use means single use. */

@@ -8,6 +8,7 @@ import { readForm } from '../http/read-form.js'
 import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from './capability.js'
 import { mintCapability, type MintDeps } from './mint.js'
 import { redeemApproval } from '../oversight/redeem-approval.js'
+import type { RateLimits } from '../rate-limits/rate-limits.js'
 
 export interface TokenRoutesDeps {
   mint: MintDeps
@@ -16,10 +17,11 @@ export interface TokenRoutesDeps {
   issuer: string
   /** Audiences a request may name with `resource`; the first is the default. */
   audiences: readonly string[]
-  /** The peer address of a request, for policy context. */
+  /** The peer address of a request (the TCP peer, never a header): its rate-limit key and policy context. */
   remoteAddress: (c: Context) => string | undefined
   /** True once the audit self-check found the chain broken (and halting is configured): a field read, no I/O. */
   issuanceHalted: () => boolean
+  rateLimits: Pick<RateLimits, 'admitAddress'>
 }
 
 export function tokenRoutes(deps: TokenRoutesDeps): Hono {
@@ -33,14 +35,19 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
     try {
       // Fail closed, as for a failed audit write: no token (direct or approved) while the chain does not verify.
       if (deps.issuanceHalted()) throw new WritError('AUDIT_CHAIN_BROKEN', 'the audit chain does not verify; no tokens are issued until it is repaired')
+      const peer = deps.remoteAddress(c)
+      // DOS-01/02, in this order: the address's bucket before the body is read or any signature checked (a flood from
+      // one address costs a map lookup per request); the agent's bucket only after its assertion verified (mint.ts), so
+      // that nobody can starve an agent by sending requests that merely claim its id.
+      deps.rateLimits.admitAddress(peer)
       const form = await readForm(c, SIZE_LIMITS.tokenEndpointBodyBytes)
       const grantType = form.get('grant_type')
       const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
       let result
       if (grantType === GRANT_TYPES.clientCredentials) {
-        result = await mintCapability(client, () => parseRequest(form, deps.audiences), deps.remoteAddress(c), deps.mint)
+        result = await mintCapability(client, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else if (grantType === GRANT_TYPES.ciba) {
-        result = await redeemApproval(client, () => parsePoll(form), deps.remoteAddress(c), deps.mint)
+        result = await redeemApproval(client, () => parsePoll(form), peer, deps.mint)
       } else {
         throw new WritError('GRANT_TYPE_UNSUPPORTED', grantType ? `grant_type \`${grantType.slice(0, 64)}\` is not supported` : 'grant_type is required')
       }
