@@ -125,6 +125,14 @@ describe('writ against a running server', () => {
     expect(human.stdout).toMatch(JWT)
   })
 
+  it('token request names the agent by its registered name with only the public API at hand', async () => {
+    // An agent has no admin credential: an empty data directory and the public URL alone, as on the agent's own host.
+    const result = await runWrit(['--data-dir', join(t.dataDir, 'nothing-here'), '--url', t.server.publicUrl, 'token', 'request',
+      '--agent', 'sre-responder', '--key', join(t.dataDir, 'sre.jwk'), '--action', 'alerts.read', '--resource', 'host:web-3', '--task', 'T-44', '--json', '--decode'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ claims: { client_id: agentId, sub: agentId } })
+  })
+
   it('token request reports a denial with its code and reasons and exits 1', async () => {
     const result = await writ('token', 'request', '--agent', agentId, '--key', join(t.dataDir, 'sre.jwk'),
       '--action', 'db.drop', '--resource', 'db:billing', '--task', 'T-42')

@@ -4,14 +4,12 @@ import {
   createAgentClient, pendingInfo, WritError,
   type AgentClient, type ApprovalPendingInfo, type CapabilityGrant, type CapabilityRequest,
 } from '@writ/sdk'
-import type { Agent } from '@writ/server'
 import type { CliContext } from './cli-context.js'
-import { agentPath } from './admin-client.js'
 import { decodeToken } from './decode-token.js'
 import { readPrivateKey } from './jwk-files.js'
 import { formatJson, printable } from './output.js'
 import { CommandExit, EXIT_PENDING } from './report-error.js'
-import { adminClientFor, discoverIssuer, locateServer, publicUrlOf, type GlobalOptions, type ServerLocation } from './server-locator.js'
+import { discoverIssuer, locateServer, publicUrlOf, type GlobalOptions } from './server-locator.js'
 
 interface AgentOptions extends GlobalOptions {
   agent: string
@@ -33,7 +31,6 @@ interface RequestOptions extends AgentOptions {
   wait?: true | number
 }
 
-const AGENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const EXIT_CODES = `
 Exit codes:
   0  the token was issued (printed on stdout)
@@ -46,7 +43,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
   const token = program.command('token').description('request capability tokens as an agent')
   token.command('request')
     .description('request a token for one action on one resource, signed with the agent\'s private key')
-    .requiredOption('--agent <agent>', 'agent id (a name works when the admin API is reachable)')
+    .requiredOption('--agent <agent>', 'the agent\'s id or registered name')
     .requiredOption('--key <file>', 'the agent\'s private JWK (from `writ agent keygen`)')
     .requiredOption('--action <action>', 'the action, e.g. deploy.run')
     .requiredOption('--resource <resource>', 'the resource, e.g. service:billing')
@@ -86,7 +83,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
 
   token.command('poll <auth_req_id>')
     .description('ask once for the token of a request that was held for a human approval (CIBA poll)')
-    .requiredOption('--agent <agent>', 'agent id (a name works when the admin API is reachable)')
+    .requiredOption('--agent <agent>', 'the agent\'s id or registered name')
     .requiredOption('--key <file>', 'the agent\'s private JWK')
     .option('--json', 'print the token response as JSON')
     .option('--decode', 'also print the decoded header and claims')
@@ -102,9 +99,9 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     const location = locateServer(options, ctx.env)
     const publicUrl = publicUrlOf(location)
     const privateKey = readPrivateKey(options.key)
-    const agentId = await resolveAgentId(options.agent, location)
     const issuer = await discoverIssuer(publicUrl, location.sources.publicUrl)
-    return createAgentClient({ issuer, agentId, privateKey })
+    // The token endpoint takes the agent's id or its registered name, so no admin API is needed here.
+    return createAgentClient({ issuer, agent: options.agent, privateKey })
   }
 }
 
@@ -142,15 +139,6 @@ function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliConte
     ctx.out(`header ${formatJson(decoded.header)}`)
     ctx.out(`claims ${formatJson(decoded.claims)}`)
   }
-}
-
-/** Agents sign as their id; a name is looked up through the admin API when one is configured. */
-async function resolveAgentId(agent: string, location: ServerLocation): Promise<string> {
-  if (AGENT_ID.test(agent)) return agent
-  if (location.adminUrl === undefined || location.adminToken === undefined) {
-    throw new WritError('AGENT_NOT_FOUND', `\`${agent}\` is not an agent id, and no admin API is configured to look the name up; pass the agent id`)
-  }
-  return (await adminClientFor(location).get<Agent>(agentPath(agent))).id
 }
 
 function parseParameters(value: string): Record<string, unknown> {

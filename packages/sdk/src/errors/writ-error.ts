@@ -5,7 +5,7 @@ export interface WritErrorOptions {
   /** Extra machine-readable reasons (policy ids, failed checks). Never secrets. */
   reasons?: readonly string[]
   cause?: unknown
-  /** Extra protocol members of the OAuth error body, e.g. CIBA's `auth_req_id`, `expires_in`, `interval`. */
+  /** Extra protocol members of the OAuth error body: CIBA's `auth_req_id`, `expires_in`, `interval`, and `retry_after` (seconds) of a 429. */
   extra?: Readonly<Record<string, string | number>>
 }
 
@@ -79,7 +79,7 @@ export class WritError extends Error {
         : typeof record.error_description === 'string' ? record.error_description : undefined
       const reasons = Array.isArray(record.reasons) ? record.reasons.filter((r): r is string => typeof r === 'string') : []
       const extra: Record<string, string | number> = {}
-      for (const member of ['auth_req_id', 'expires_in', 'interval']) {
+      for (const member of ['auth_req_id', 'expires_in', 'interval', 'retry_after']) {
         const value = record[member]
         if (typeof value === 'string' || typeof value === 'number') extra[member] = value
       }

@@ -252,6 +252,6 @@ describe('token endpoint rate limits', () => {
     await client.requestCapability(request)
     const error = await client.requestCapability(request).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WritError)
-    expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 429, reasons: ['agent_rate_limited'] })
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 429, reasons: ['agent_rate_limited'], extra: { retry_after: 1 } })
   })
 })
