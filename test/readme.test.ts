@@ -101,8 +101,12 @@ describe('the README', () => {
         expect(result.code, context).toBe(0)
       }
       expect(`${result.stdout}${result.stderr}`, context).not.toMatch(/\n\s+at .+:\d+:\d+/)
-      const credential = /writ_admin_[\w-]+/.exec(result.stdout)?.[0]
-      if (/admin create/.test(command) && credential !== undefined) found['approver credential'] = credential
+      if (/admin create/.test(command)) {
+        const credential = /writ_admin_[\w-]+/.exec(result.stdout)?.[0]
+        const id = /\(id ([^,\s]+),/.exec(result.stdout)?.[1]
+        if (credential !== undefined) found['approver credential'] = credential
+        if (id !== undefined) found['approver id'] = id
+      }
       const authReqId = /\b[0-9a-f]{40}\b/.exec(result.stdout)?.[0]
       if (/approvals list/.test(command) && authReqId !== undefined) found.auth_req_id = authReqId
     }

@@ -1,5 +1,6 @@
 /** `writ admin create|list|revoke|whoami`: admin credentials for people and automation. */
 import { InvalidArgumentError, type Command } from 'commander'
+import type { AdminView } from '@writ/server'
 import type { CliContext } from './cli-context.js'
 import { formatFields, formatJson, formatTable, printable } from './output.js'
 import { adminClientFor, locateServer, type GlobalOptions } from './server-locator.js'
@@ -7,16 +8,6 @@ import { adminClientFor, locateServer, type GlobalOptions } from './server-locat
 // Built-in roles; any other name is a role that identity documents can name as approvers (`release-manager`).
 const BUILT_IN_ROLES = ['admin', 'approver', 'auditor'] as const
 const ROLE = /^[a-z0-9][a-z0-9._@-]{0,63}$/
-
-interface AdminEntry {
-  id: string
-  name: string
-  roles: string[]
-  created_at: string
-  last_used_at: string | null
-  revoked_at: string | null
-  revoked_by: string | null
-}
 
 interface CreatedAdmin {
   id: string
@@ -47,7 +38,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     .description('list admin credentials: id, name, roles, created, last used (to the minute), revoked')
     .option('--json', 'print the API response as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const body = await client(command).get<{ admins: AdminEntry[] }>('/v1/admins')
+      const body = await client(command).get<{ admins: AdminView[] }>('/v1/admins')
       ctx.out(options.json ? formatJson(body) : formatAdminList(body.admins))
     })
 
@@ -55,7 +46,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     .description('revoke an admin credential at once (see `writ admin list` for ids); the last active admin cannot be revoked')
     .option('--json', 'print the revoked credential as JSON')
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
-      const revoked = await client(command).post<AdminEntry>(`/v1/admins/${encodeURIComponent(id)}/revoke`)
+      const revoked = await client(command).post<AdminView>(`/v1/admins/${encodeURIComponent(id)}/revoke`)
       if (options.json) return ctx.out(formatJson(revoked))
       ctx.out(`revoked admin \`${printable(revoked.name)}\` (id ${printable(revoked.id)}); its credential is refused from now on`)
     })
@@ -69,7 +60,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     })
 }
 
-function formatAdminList(admins: readonly AdminEntry[]): string {
+function formatAdminList(admins: readonly AdminView[]): string {
   if (admins.length === 0) return '(no admin credentials)'
   const minute = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '))
   return formatTable(['ID', 'NAME', 'ROLES', 'CREATED', 'LAST USED', 'REVOKED'], admins.map((a) => [
