@@ -17,7 +17,11 @@ interface Thread {
   close(): Promise<void>
 }
 interface ThreadModule { IssuanceThread: { available(): boolean; start(path: string): Promise<Thread> } }
-interface Maintenance { prune(nowMs: number): void; close(): Promise<void> }
+interface Maintenance {
+  prune(nowMs: number): void
+  verifyChain(from: { seq: number; hash: string } | undefined, pageSize: number): Promise<Awaited<ReturnType<typeof verifyChain>>>
+  close(): Promise<void>
+}
 interface MaintenanceModule { SqliteMaintenanceThread: { available(): boolean; start(path: string, logger: unknown): Promise<Maintenance> } }
 
 const NOW = Date.UTC(2026, 11, 1, 12)
@@ -109,5 +113,23 @@ describe('the SQLite commit thread', () => {
       await thread.close()
     }
     expect(warnings).toEqual([])
+  })
+
+  it('the maintenance thread walks the audit chain for the self-check as verifyChain does in the server thread', async () => {
+    const maintenance = await import('../packages/server/dist/storage/sqlite-maintenance-thread.js') as MaintenanceModule
+    const logger = { debug() {}, info() {}, warn() {}, error() {} }
+    const thread = await maintenance.SqliteMaintenanceThread.start(join(dir, 'writ.db'), logger)
+    try {
+      const whole = await thread.verifyChain(undefined, 2)
+      expect(whole).toEqual(await verifyChain(storage.audit, { pageSize: 2 }))
+      expect(whole.ok).toBe(true)
+      const from = { seq: whole.headSeq, hash: whole.headHash }
+      expect(await thread.verifyChain(from, 2)).toMatchObject({ ok: true, count: 0, headSeq: whole.headSeq })
+      // The record the last walk ended on, edited afterwards: the incremental walk re-checks it and names it.
+      await sql`update audit_events set record = replace(record, 'T-1', 'T-2') where seq = ${whole.headSeq}`.execute(storage.db)
+      expect(await thread.verifyChain(from, 2)).toMatchObject({ ok: false, firstBad: { seq: whole.headSeq } })
+    } finally {
+      await thread.close()
+    }
   })
 })

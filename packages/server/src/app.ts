@@ -90,7 +90,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     : new IssuanceLog(transactionWriter(storage), clock, config.audit.batchMaxSize)
   const audiences = [config.tokens.audience, ...config.tokens.audiences]
   // Checked before the first request and then on a schedule; from the head verified last, so a restart is cheap.
-  const selfCheck = new AuditSelfCheck({ audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain })
+  const selfCheck = new AuditSelfCheck({
+    audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain,
+    ...(maintenance ? { walk: (from, pageSize) => maintenance.verifyChain(from, pageSize) } : {}),
+  })
   await selfCheck.check()
   selfCheck.start(config.audit.selfCheckIntervalMs)
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.

@@ -2,7 +2,8 @@
 import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import type { AuditRepository } from '../storage/audit-repository.js'
-import { verifyChain } from './verify-chain.js'
+import type { ChainHead } from './audit-record.js'
+import { verifyChain, type ChainReport } from './verify-chain.js'
 
 export interface AuditSelfCheckDeps {
   audit: Pick<AuditRepository, 'head' | 'page' | 'verifiedHead' | 'recordVerified'>
@@ -10,6 +11,11 @@ export interface AuditSelfCheckDeps {
   logger: Logger
   /** Refuse to issue tokens once the chain is found broken (fail closed). */
   haltIssuance: boolean
+  /**
+   * Runs verifyChain from `from` (the whole chain without it). By default on `audit`, in this thread; a SQLite file
+   * walks on its maintenance thread instead, so the hashing never competes with requests for the event loop.
+   */
+  walk?: (from: ChainHead | undefined, pageSize: number) => Promise<ChainReport>
 }
 
 /** What `GET /v1/status` shows of the last check. */
@@ -38,7 +44,11 @@ export class AuditSelfCheck {
   private running: Promise<SelfCheckStatus> | undefined
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly deps: AuditSelfCheckDeps) {}
+  private readonly walk: NonNullable<AuditSelfCheckDeps['walk']>
+
+  constructor(private readonly deps: AuditSelfCheckDeps) {
+    this.walk = deps.walk ?? ((from, pageSize) => verifyChain(deps.audit, { ...(from ? { from } : {}), pageSize }))
+  }
 
   /** Verifies the records appended since the verified head; one check at a time (a caller during one joins it). */
   check(): Promise<SelfCheckStatus> {
@@ -71,7 +81,8 @@ export class AuditSelfCheck {
       if (this.last.state === 'pending' && verified.seq > 0) {
         this.last = { state: 'pending', verified: { seq: verified.seq, hash: verified.hash, at: iso(verified.verifiedAt) } }
       }
-      const report = await verifyChain(audit, { ...(verified.seq > 0 ? { from: verified } : {}), pageSize: PAGE })
+      const from = verified.seq > 0 ? { seq: verified.seq, hash: verified.hash } : undefined
+      const report = await this.walk(from, PAGE)
       const nowMs = clock.nowMs()
       if (report.ok) {
         await audit.recordVerified({ seq: report.headSeq, hash: report.headHash }, nowMs)

@@ -1,9 +1,13 @@
 /**
- * The SQLite maintenance thread's entry: checkpoints the WAL and prunes expired replay rows on its own connection,
- * so that neither stalls the event loop or the commit thread (a checkpoint inside a commit stalls every token in it).
+ * The SQLite maintenance thread's entry: checkpoints the WAL, prunes expired replay rows and walks the audit chain for
+ * the self-check on its own connection, so that none of them stalls the event loop or the commit thread (a checkpoint
+ * inside a commit stalls every token in it; hashing a minute of records costs the event loop seconds at full load).
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import type { ChainHead } from '../audit/audit-record.js'
+import { verifyChain } from '../audit/verify-chain.js'
 import { openSqliteDatabase } from './open-sqlite-database.js'
+import { sqliteAuditPages } from './sqlite-audit-pages.js'
 import { sqliteReplayPruner } from './sqlite-replay-pruner.js'
 
 const port = parentPort
@@ -19,6 +23,7 @@ const warn = (what: string, error: unknown): void => {
 // the storage nor Kysely: every module a worker loads costs its own isolate's memory.
 const database = openSqliteDatabase(sqlitePath)
 const pruneAssertions = sqliteReplayPruner(database)
+const auditPages = sqliteAuditPages(database)
 
 // PASSIVE copies what it can without blocking writers or readers; the WAL restarts once a pass has caught up.
 const checkpoint = setInterval(() => {
@@ -29,12 +34,26 @@ const checkpoint = setInterval(() => {
   }
 }, checkpointIntervalMs)
 
+type Message = { prune: number } | { verify: number; from?: ChainHead; pageSize: number } | 'close'
+
 let pruning = false
-port.on('message', (message: { prune: number } | 'close') => {
+let verifying: Promise<void> | undefined
+port.on('message', (message: Message) => {
   if (message === 'close') {
     clearInterval(checkpoint)
-    database.close()
-    port.close()
+    // A walk under way reads through this connection: it finishes (and answers) before the connection closes.
+    void (verifying ?? Promise.resolve()).then(() => {
+      database.close()
+      port.close()
+    })
+    return
+  }
+  if ('verify' in message) {
+    const id = message.verify
+    verifying = verifyChain(auditPages, { ...(message.from ? { from: message.from } : {}), pageSize: message.pageSize })
+      .then((report) => port.postMessage({ verified: id, report }))
+      .catch((error: unknown) => port.postMessage({ verified: id, error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => { verifying = undefined })
     return
   }
   if (pruning) return
