@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   TOKEN_TOO_LARGE: { status: 401, title: 'The token is too large', oauth: 'invalid_token' },
   TOKEN_SCOPE_MISMATCH: { status: 403, title: 'The token does not grant this action on this resource', oauth: 'insufficient_scope' },
   KEY_NOT_FOUND: { status: 401, title: 'No key matches the token', oauth: 'invalid_token' },
+  EXTERNAL_TOKEN_INVALID: { status: 400, title: 'The external token is invalid or matches no identity', oauth: 'invalid_grant' },
+  TRUST_PROVIDER_UNAVAILABLE: { status: 503, title: 'A trusted identity provider cannot be reached', oauth: 'temporarily_unavailable' },
   JWKS_UNAVAILABLE: { status: 503, title: 'The key set could not be fetched', oauth: 'temporarily_unavailable' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', oauth: 'slow_down' },
   NOT_FOUND: { status: 404, title: 'No such resource', oauth: 'invalid_request' },

@@ -15,7 +15,15 @@ export const WRIT_ACTION_TYPE = 'writ_action'
 export const GRANT_TYPES = {
   clientCredentials: 'client_credentials',
   ciba: 'urn:openid:params:grant-type:ciba',
+  /** RFC 7523 §2.1: an external JWT (a workload token or an ID-JAG) as the authorization grant. */
+  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
 } as const
+
+/** Asymmetric algorithms accepted on tokens from trusted external issuers (never `none`, never HMAC). */
+export const EXTERNAL_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const
+
+/** `typ` of an Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant). */
+export const ID_JAG_TYP = 'oauth-id-jag+jwt'
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 

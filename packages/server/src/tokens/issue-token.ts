@@ -28,7 +28,7 @@ export interface Assertion {
 }
 
 export async function issueToken(
-  agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion, context: DecisionContext, deps: IssueDeps,
+  agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion | undefined, context: DecisionContext, deps: IssueDeps,
   extra: { spendApproval?: { authReqId: string }; data?: Record<string, unknown> } = {},
 ): Promise<IssuedCapability> {
   const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowMs(), deps.ttlSeconds)

@@ -3,7 +3,7 @@ import { WritError } from '@writ/sdk'
 import type { PolicyEngine } from '../policy/policy-engine.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
-import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput } from './client-authentication.js'
+import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput, type FederationEvidence } from './client-authentication.js'
 import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
 
@@ -17,7 +17,7 @@ export interface MintDeps extends IssueDeps {
 export async function mintCapability(
   client: ClientAuthenticationInput, parse: () => CapabilityRequest, sourceIp: string | undefined, deps: MintDeps,
 ): Promise<IssuedCapability> {
-  const { agent, assertion } = await authenticate(client, deps)
+  const { agent, assertion, federation } = await authenticate(client, deps)
   const request = await parseSpendingAssertion(parse, agent.id, assertion, deps)
 
   const timeMs = deps.clock.nowMs()
@@ -29,18 +29,23 @@ export async function mintCapability(
   const context = { timeMs, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'hold') return holdRequest(agent, request, decision, assertion, context, deps.hold)
   if (decision.effect === 'deny') {
-    await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context) })
+    await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, federationData(federation)) })
     if (agent.status !== 'active') throw new WritError('AGENT_NOT_ACTIVE', `agent \`${agent.id}\` is ${agent.status}`, { reasons: decision.reasons })
     throw new WritError('POLICY_DENIED', `policy denied \`${request.action.action}\` on \`${request.action.resource}\``, { reasons: decision.reasons })
   }
-  return issueToken(agent, request, decision, assertion, context, deps)
+  return issueToken(agent, request, decision, assertion, context, deps, federationData(federation))
+}
+
+/** The audit record of a token (or refusal) names the external token that authenticated the agent: never the token. */
+export function federationData(federation: FederationEvidence | undefined): { data?: Record<string, unknown> } {
+  return federation ? { data: { federation } } : {}
 }
 
 /**
  * Authenticates the agent, then takes its rate-limit bucket. Every authentication failure is audited (reason only, never
  * the assertion) before it is answered; a rate-limit refusal is counted for the interval's summary instead.
  */
-export async function authenticate(client: ClientAuthenticationInput, deps: MintDeps): Promise<{ agent: AuthenticatedClient['cached']['agent']; assertion: Assertion }> {
+export async function authenticate(client: ClientAuthenticationInput, deps: MintDeps): Promise<Authenticated> {
   let authenticated: AuthenticatedClient
   try {
     authenticated = await authenticateClient(client, deps.auth)
@@ -54,16 +59,32 @@ export async function authenticate(client: ClientAuthenticationInput, deps: Mint
         decision: { effect: 'deny', reasons: [...error.reasons] },
       },
     })
-    throw error
+    throw error.response()
   }
+  return admitAuthenticated(authenticated, deps)
+}
+
+export interface Authenticated {
+  agent: AuthenticatedClient['cached']['agent']
+  /** Spent in the issuing transaction; undefined for a reusable external token. */
+  assertion: Assertion | undefined
+  federation?: FederationEvidence
+}
+
+/** DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now). */
+export function admitAuthenticated(authenticated: AuthenticatedClient, deps: Pick<MintDeps, 'rateLimits'>): Authenticated {
   const { agent } = authenticated.cached
-  // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
   deps.rateLimits.admitAgent(agent.id)
-  return { agent, assertion: { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs } }
+  const spent = authenticated.assertion
+  return {
+    agent,
+    assertion: spent && { clientId: spent.replayScope ?? agent.id, jti: spent.jti, expiresAtMs: spent.expiresAtMs },
+    ...(authenticated.federation ? { federation: authenticated.federation } : {}),
+  }
 }
 
 /** The assertion is spent even on a malformed request: single use means single use. */
-export async function parseSpendingAssertion<T>(parse: () => T, agentId: string, assertion: Assertion, deps: MintDeps): Promise<T> {
+export async function parseSpendingAssertion<T>(parse: () => T, agentId: string, assertion: Assertion | undefined, deps: MintDeps): Promise<T> {
   try {
     return parse()
   } catch (error) {
