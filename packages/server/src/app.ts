@@ -24,6 +24,7 @@ import { writeStorageRecord } from './storage/storage-record.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
+import { grantVerifier } from './delegation/verify-grant.js'
 
 export interface AppOptions {
   config: Config
@@ -106,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     : undefined
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
+  const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
 
   const publicApp = publicRoutes({
     issuer, audiences, keys, logger, ready: () => ready, issuanceHalted: () => selfCheck.issuanceHalted,
@@ -121,9 +123,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
     },
+    exchange: { verifyGrant },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
+    mandates: { storage, keys, clock, issuer, settings: config.delegation },
   })
 
   const pruner = setInterval(() => {
