@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   TOKEN_REVOKED: { status: 401, title: 'The token has been revoked', oauth: 'invalid_token' },
   TOKEN_TOO_LARGE: { status: 401, title: 'The token is too large', oauth: 'invalid_token' },
   TOKEN_SCOPE_MISMATCH: { status: 403, title: 'The token does not grant this action on this resource', oauth: 'insufficient_scope' },
+  DPOP_PROOF_INVALID: { status: 400, title: 'The DPoP proof is missing or invalid', oauth: 'invalid_dpop_proof' },
   KEY_NOT_FOUND: { status: 401, title: 'No key matches the token', oauth: 'invalid_token' },
   JWKS_UNAVAILABLE: { status: 503, title: 'The key set could not be fetched', oauth: 'temporarily_unavailable' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', oauth: 'slow_down' },

@@ -62,7 +62,14 @@ const BATCHES: IssuanceEntry[][] = [
     { audit: { type: 'client.authentication_fail', actor: { kind: 'agent', id: 'unknown' }, decision: { effect: 'deny', reasons: ['bad_signature'] } } },
   ],
   [{ ...issue('agt_a', 'tok_8', 'as_8'), spendApproval: { authReqId: 'req_ok' } }],
+  // A DPoP proof jti spent with the assertion, replayed in the same batch and in the next one.
+  [withProof(issue('agt_a', 'tok_9', 'as_9'), 'proof_1'), withProof(issue('agt_a', 'tok_10', 'as_10'), 'proof_1')],
+  [withProof(issue('agt_a', 'tok_11', 'as_11'), 'proof_1')],
 ]
+
+function withProof(entry: IssuanceEntry, jti: string): IssuanceEntry {
+  return { ...entry, assertion: { ...entry.assertion!, dpop: { jkt: 'jkt_1', jti, expiresAtMs: NOW + 61_000 } } }
+}
 
 async function tables(path: string): Promise<Record<string, unknown[]>> {
   const db = openSqliteDatabase(path)
@@ -100,14 +107,17 @@ describe('SqliteIssuanceStore', () => {
       ['committed', 'assertion_replayed', 'agent_not_active', 'agent_changed'],
       ['assertion_replayed', 'committed', 'approval_unavailable', 'committed', 'committed', 'committed'],
       ['approval_unavailable'],
+      ['committed', 'dpop_proof_replayed'],
+      ['dpop_proof_replayed'],
     ])
     expect(storeOutcomes).toEqual(kyselyOutcomes)
     const [a, b] = [await tables(viaKysely), await tables(viaStatements)]
     expect(b).toEqual(a)
-    expect((b.audit_events as unknown[]).length).toBe(11)
+    expect((b.audit_events as unknown[]).length).toBe(14)
+    expect(b.used_assertions).toContainEqual({ client_id: 'dpop:jkt_1', jti: 'proof_1', expires_at: NOW + 61_000 })
 
     const reopened = await openStorage({ driver: 'sqlite', sqlitePath: viaStatements, migrate: false })
-    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 11 })
+    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 14 })
     await reopened.close()
   })
 
