@@ -10,6 +10,7 @@ import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerKeysCommands } from './keys-commands.js'
 import { registerLoginCommands } from './login-commands.js'
+import { registerMandateCommands } from './mandate-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTokenCommands(program, ctx)
   registerPolicyCommands(program, ctx)
   registerApprovalCommands(program, ctx)
+  registerMandateCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerAdminCommands(program, ctx)

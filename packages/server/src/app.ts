@@ -23,6 +23,7 @@ import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { normaliseTokenEndpoints } from './tokens/dpop-proof-check.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
+import { grantVerifier } from './delegation/verify-grant.js'
 
 export interface AppOptions {
   config: Config
@@ -100,6 +101,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
+  const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
 
   const publicApp = publicRoutes({
     issuer, audiences, keys, logger, ready: () => ready, issuanceHalted: () => selfCheck.issuanceHalted,
@@ -120,9 +122,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
         tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
       },
     },
+    exchange: { verifyGrant },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
+    mandates: { storage, keys, clock, issuer, settings: config.delegation },
   })
 
   const pruner = setInterval(() => {

@@ -7,6 +7,8 @@ export const TOKEN_TYPES = {
   clientAssertion: 'JWT',
   dpopProof: 'dpop+jwt',
   sudo: 'writ-sudo+jwt',
+  /** A delegation grant: usable only as a `subject_token` at Writ's own token endpoint, never as a capability. */
+  grant: 'writ-grant+jwt',
 } as const
 
 /** Authorization details type of a Writ action (RFC 9396). */
@@ -15,6 +17,15 @@ export const WRIT_ACTION_TYPE = 'writ_action'
 export const GRANT_TYPES = {
   clientCredentials: 'client_credentials',
   ciba: 'urn:openid:params:grant-type:ciba',
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+} as const
+
+/** RFC 8693 token type identifiers Writ accepts as `subject_token_type` or `requested_token_type`. */
+export const TOKEN_TYPE_IDS = {
+  grant: 'urn:writ:params:oauth:token-type:grant',
+  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+  idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
 } as const
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -25,6 +36,8 @@ export const LIFETIMES = {
   capabilityMax: 900,
   clientAssertionMax: 300,
   maxLeeway: 60,
+  /** Longest lifetime of a delegation grant (a mandate's `--until`); configuration can only shorten it. */
+  grantMax: 7 * 24 * 3600,
 } as const
 
 /** Size caps applied before any parsing or crypto (docs/threats.md DOS-03, JWT-25). */
@@ -90,6 +103,25 @@ export interface CapabilityClaims {
   act?: ActorClaim
   parent?: string
   cnf?: { jkt: string }
+}
+
+/**
+ * A delegation grant (`typ` writ-grant+jwt): `sub` delegated `authorization_details` to the agent in `may_act`, through
+ * the actors in `act` (outermost = the agent that delegated last). `parent` is the grant it was narrowed from.
+ */
+export interface GrantClaims {
+  iss: string
+  /** Always Writ's own issuer: a grant is only ever redeemed at Writ's token endpoint. */
+  aud: string
+  sub: string
+  may_act: { sub: string }
+  act?: ActorClaim
+  authorization_details: WritAction[]
+  task: TaskClaim
+  iat: number
+  exp: number
+  jti: string
+  parent?: string
 }
 
 /** RFC 8414 metadata fields Writ publishes. */

@@ -18,6 +18,8 @@ import { approvalRoutes } from '../oversight/approval-routes.js'
 import type { ActivePolicy } from '../policy/active-policy.js'
 import { policyRoutes } from '../policy/policy-routes.js'
 import { statusRoutes } from '../status/status-routes.js'
+import { grantRoutes } from '../delegation/grant-routes.js'
+import type { MandateDeps } from '../delegation/mandates.js'
 
 /** Identity documents and policy sets are larger than token requests; still capped before parsing. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024
@@ -33,6 +35,8 @@ export interface AdminRoutesDeps {
   selfCheck: AuditSelfCheck
   /** Where agents reach the public API (whoami tells `writ login`). */
   publicUrl: string
+  /** Delegation grants: mandates, listing and revocation. */
+  mandates: MandateDeps
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -48,6 +52,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', adminCredentialRoutes({ storage: deps.storage, clock: deps.clock, publicUrl: deps.publicUrl }))
   app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
+  app.route('/v1', grantRoutes(deps.mandates))
   app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))
   app.onError((error, c) => problemResponse(c, toWritError(error, deps.logger)))

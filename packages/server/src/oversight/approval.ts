@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { WritAction } from '@writ/sdk'
 import { canonicalJson } from '../audit/audit-record.js'
+import type { DelegationContext } from '../tokens/capability.js'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed'
 
@@ -10,6 +11,8 @@ export interface BoundRequest {
   action: WritAction
   task: { id: string; step?: string; purpose?: string }
   audience: string
+  /** The delegated authority the request was made under, so the approved token carries the same chain. */
+  delegation?: DelegationContext
 }
 
 export interface Approval {

@@ -43,7 +43,7 @@ export async function holdRequest(
       reasons: ['approval_queue_full'], extra: { retry_after: deps.settings.pollIntervalSeconds },
     })
   }
-  const bound = { action: request.action, task: request.task, audience: request.audience }
+  const bound = { action: request.action, task: request.task, audience: request.audience, ...(request.delegation ? { delegation: request.delegation } : {}) }
   const approval: Approval = {
     // Hex, not base64url: one base64url id in 64 starts with '-', and a command line reads that as an option
     // (`writ approvals deny -MS0…`). 160 bits is the entropy OpenID CIBA §7.3 recommends for auth_req_id.

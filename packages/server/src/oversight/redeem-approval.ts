@@ -6,7 +6,7 @@ import { WritError } from '@writ/sdk'
 import { canonicalJson } from '../audit/audit-record.js'
 import type { CapabilityRequest } from '../tokens/capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type IssuedCapability } from '../tokens/issue-token.js'
-import { authenticate, parseSpendingAssertion, type MintDeps } from '../tokens/mint.js'
+import { authenticate, parseSpendingAssertion, policyRequest, type MintDeps } from '../tokens/mint.js'
 import type { ClientAuthenticationInput } from '../tokens/client-authentication.js'
 import type { WritAction } from '@writ/sdk'
 import { effectiveStatus } from './approval.js'
@@ -58,12 +58,11 @@ export async function redeemApproval(
   }
 
   // Approved: decide again on the bound request, so a forbid pushed meanwhile, or a suspension, still wins.
-  const request: CapabilityRequest = { action: approval.request.action, task: approval.request.task, audience: approval.request.audience }
-  const decision = deps.policy.decide({
-    agent, action: request.action.action, resource: request.action.resource, parameters: request.action.parameters,
-    ...(request.action.actions ? { accessType: request.action.actions[0] } : {}),
-    task: request.task, timeMs: now, ...(sourceIp ? { sourceIp } : {}),
-  })
+  const request: CapabilityRequest = {
+    action: approval.request.action, task: approval.request.task, audience: approval.request.audience,
+    ...(approval.request.delegation ? { delegation: approval.request.delegation } : {}),
+  }
+  const decision = deps.policy.decide(policyRequest(agent, request, now, sourceIp))
   const context = { timeMs: now, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'deny') {
     await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, { data: { auth_req_id: approval.authReqId } }) })

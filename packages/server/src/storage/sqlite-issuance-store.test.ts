@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Agent } from '../agents/agent-document.js'
 import { verifyChain } from '../audit/verify-chain.js'
 import type { Approval } from '../oversight/approval.js'
+import type { Grant } from '../delegation/grant.js'
 import { writeIssuances, type IssuanceEntry } from '../tokens/write-issuances.js'
 import { openSqliteDatabase } from './open-sqlite-database.js'
 import { openStorage } from './open-storage.js'
@@ -38,9 +39,19 @@ async function seededFile(): Promise<string> {
   await storage.agents.insert({ ...agent('agt_v'), version: 2 })
   await storage.approvals.insert(approval('req_ok', 'approved', NOW + 60_000))
   await storage.approvals.insert(approval('req_old', 'approved', NOW - 1))
+  await storage.grants.insert(grant('g_live'))
+  await storage.grants.insert(grant('g_rev'))
+  await storage.grants.revoke('g_rev', 'admin:adm_1', NOW - 1_000)
   await storage.close()
   return path
 }
+
+const grant = (jti: string, parent?: Grant): Grant => ({
+  jti, parentJti: parent?.jti ?? null, rootJti: parent?.rootJti ?? jti, ancestors: parent ? [...parent.ancestors, parent.jti] : [],
+  subject: 'alice@example.com', human: { groups: ['sre'] }, mayAct: 'agt_a', act: parent ? { sub: 'agt_b' } : undefined, depth: parent ? 2 : 1,
+  details: [{ type: 'writ_action', action: 'tests.run', resource: 'repo:*' }], task: { id: 'T-1' }, kind: parent ? 'delegation' : 'mandate',
+  createdBy: 'admin:adm_1', createdAt: NOW - 60_000, expiresAt: NOW + 3_600_000, revokedAt: null, revokedBy: null,
+})
 
 const issue = (agentId: string, jti: string, assertionJti: string, version = 1): IssuanceEntry => ({
   assertion: { clientId: agentId, jti: assertionJti, expiresAtMs: NOW + 120_000 },
@@ -63,8 +74,25 @@ const BATCHES: IssuanceEntry[][] = [
   ],
   [{ ...issue('agt_a', 'tok_8', 'as_8'), spendApproval: { authReqId: 'req_ok' } }],
   // A DPoP proof jti spent with the assertion, replayed in the same batch and in the next one.
-  [withProof(issue('agt_a', 'tok_9', 'as_9'), 'proof_1'), withProof(issue('agt_a', 'tok_10', 'as_10'), 'proof_1')],
-  [withProof(issue('agt_a', 'tok_11', 'as_11'), 'proof_1')],
+  [withProof(issue('agt_a', 'tok_20', 'as_20'), 'proof_1'), withProof(issue('agt_a', 'tok_21', 'as_21'), 'proof_1')],
+  [withProof(issue('agt_a', 'tok_22', 'as_22'), 'proof_1')],
+  // Delegation: a live chain, a revoked or unknown grant in it, a suspended agent in it, and a grant issued.
+  [
+    { ...issue('agt_a', 'tok_9', 'as_9'), delegation: { grants: ['g_live'], agents: ['agt_a'] } },
+    { ...issue('agt_a', 'tok_10', 'as_10'), delegation: { grants: ['g_live', 'g_rev'], agents: [] } },
+    { ...issue('agt_a', 'tok_11', 'as_11'), delegation: { grants: ['g_missing'], agents: [] } },
+    { ...issue('agt_a', 'tok_12', 'as_12'), delegation: { grants: ['g_live'], agents: ['agt_s'] } },
+    {
+      assertion: { clientId: 'agt_a', jti: 'as_13', expiresAtMs: NOW + 120_000 }, agent: { id: 'agt_a', version: 1 },
+      delegation: { grants: ['g_live'], agents: [] }, grant: grant('g_child', grant('g_live')),
+      audit: { type: 'delegation.create', actor: { kind: 'agent', id: 'agt_a' }, token: { jti: 'g_child', exp: NOW / 1000 + 3_600 } },
+    },
+    {
+      assertion: { clientId: 'agt_a', jti: 'as_14', expiresAtMs: NOW + 120_000 }, agent: { id: 'agt_a', version: 1 },
+      delegation: { grants: ['g_rev'], agents: [] }, grant: grant('g_child2', grant('g_rev')),
+      audit: { type: 'delegation.create', actor: { kind: 'agent', id: 'agt_a' }, token: { jti: 'g_child2', exp: NOW / 1000 + 3_600 } },
+    },
+  ],
 ]
 
 function withProof(entry: IssuanceEntry, jti: string): IssuanceEntry {
@@ -81,6 +109,7 @@ async function tables(path: string): Promise<Record<string, unknown[]>> {
       approvals: rows('select * from approvals order by auth_req_id'),
       audit_events: rows('select * from audit_events order by seq'),
       audit_head: rows('select * from audit_head'),
+      grants: rows('select * from grants order by jti'),
     }
   } finally {
     db.close()
@@ -109,15 +138,18 @@ describe('SqliteIssuanceStore', () => {
       ['approval_unavailable'],
       ['committed', 'dpop_proof_replayed'],
       ['dpop_proof_replayed'],
+      ['committed', 'grant_revoked', 'grant_revoked', 'delegation_agent_not_active', 'committed', 'grant_revoked'],
     ])
     expect(storeOutcomes).toEqual(kyselyOutcomes)
     const [a, b] = [await tables(viaKysely), await tables(viaStatements)]
     expect(b).toEqual(a)
-    expect((b.audit_events as unknown[]).length).toBe(14)
+    expect((b.audit_events as unknown[]).length).toBe(20)
     expect(b.used_assertions).toContainEqual({ client_id: 'dpop:jkt_1', jti: 'proof_1', expires_at: NOW + 61_000 })
+    expect((b.grants as Array<{ jti: string }>).map((g) => g.jti)).toEqual(['g_child', 'g_live', 'g_rev'])
+    expect((b.audit_events as Array<{ type: string }>).slice(-1)[0]?.type).toBe('delegation.deny')
 
     const reopened = await openStorage({ driver: 'sqlite', sqlitePath: viaStatements, migrate: false })
-    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 14 })
+    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 20 })
     await reopened.close()
   })
 

@@ -9,6 +9,7 @@ import { sealAfter, type AuditEvent, type AuditRecord } from '../audit/audit-rec
 import type { AgentStatus } from '../agents/agent-document.js'
 import type { Approval } from '../oversight/approval.js'
 import { approvalRow } from './approval-repository.js'
+import { grantRow } from './grant-repository.js'
 import type { IssuanceRepositories } from './storage.js'
 import type { IssuedTokenRow } from './token-repository.js'
 
@@ -17,6 +18,10 @@ const COLUMNS = {
   approvals: [
     'auth_req_id', 'agent_id', 'request', 'binding', 'status', 'approvers', 'reasons', 'created_at', 'expires_at',
     'interval_seconds', 'last_poll_at', 'decided_by', 'decided_at', 'decision_note', 'token_jti',
+  ],
+  grants: [
+    'jti', 'parent_jti', 'root_jti', 'ancestors', 'subject', 'human_groups', 'may_act', 'chain', 'depth', 'details', 'task', 'kind',
+    'created_by', 'created_at', 'expires_at', 'revoked_at', 'revoked_by',
   ],
 } as const
 
@@ -61,6 +66,16 @@ export class SqliteIssuanceStore {
           s.insertApproval.run(approvalRow(approval))
         },
       },
+      grants: {
+        async live(jtis) {
+          const found = new Set<string>()
+          for (const jti of jtis) if (s.grantLive.get(jti) !== undefined) found.add(jti)
+          return found
+        },
+        async insert(grant) {
+          s.insertGrant.run(grantRow(grant))
+        },
+      },
       audit: {
         async append(events: readonly AuditEvent[], timeMs: number): Promise<AuditRecord[]> {
           if (events.length === 0) return []
@@ -101,6 +116,8 @@ function prepare(db: BetterSqlite3.Database) {
     recordIssued: db.prepare(insertSql('issued_tokens', COLUMNS.issued)),
     consumeApproval: db.prepare(`update "approvals" set "status" = 'consumed', "token_jti" = ? where "auth_req_id" = ? and "status" = 'approved' and "expires_at" > ?`),
     insertApproval: db.prepare(insertSql('approvals', COLUMNS.approvals)),
+    grantLive: db.prepare('select "jti" from "grants" where "jti" = ? and "revoked_at" is null'),
+    insertGrant: db.prepare(insertSql('grants', COLUMNS.grants)),
     auditHead: db.prepare('select "seq", "hash" from "audit_head" where "id" = 1'),
     appendAudit: db.prepare('insert into "audit_events" ("seq", "time", "type", "record", "prev_hash", "hash") values (?, ?, ?, ?, ?, ?)'),
     moveAuditHead: db.prepare('update "audit_head" set "seq" = ?, "hash" = ? where "id" = 1'),

@@ -5,6 +5,7 @@ import type { Agent } from '../agents/agent-document.js'
 import { verifyChain } from '../audit/verify-chain.js'
 import { GENESIS_HASH } from '../audit/audit-record.js'
 import { writeIssuances, type IssuanceEntry } from '../tokens/write-issuances.js'
+import type { Grant } from '../delegation/grant.js'
 
 export function storageContract(name: string, open: () => Promise<{ storage: Storage; dispose(): Promise<void> }>): void {
   describe(`storage contract: ${name}`, () => {
@@ -103,6 +104,30 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       await storage.tokens.recordIssued([{ jti: 'x', agent_id: 'a', task_id: 't', action: 'a.b', resource: 'r', audience: 'aud', issued_at: 1, expires_at: 2, parent_jti: null }])
       expect(await storage.tokens.findIssued('x')).toMatchObject({ jti: 'x', expires_at: 2 })
       expect(await storage.tokens.countIssued()).toBe(1)
+    })
+    it('stores delegation grants, lists them, revokes each once, and reports the live ones of a chain', async () => {
+      const root: Grant = {
+        jti: 'g-root', parentJti: null, rootJti: 'g-root', ancestors: [], subject: 'alice@example.com', human: { groups: ['sre'] },
+        mayAct: 'agt-a', act: undefined, depth: 1, details: [{ type: 'writ_action', action: 'deploy.run', resource: 'service:*' }],
+        task: { id: 'T-9' }, kind: 'mandate', createdBy: 'admin:adm-1', createdAt: 1_000, expiresAt: 9_000, revokedAt: null, revokedBy: null,
+      }
+      const child: Grant = {
+        ...root, jti: 'g-child', parentJti: 'g-root', ancestors: ['g-root'], mayAct: 'agt-b', act: { sub: 'agt-a' }, depth: 2,
+        details: [{ type: 'writ_action', action: 'deploy.run', resource: 'service:billing', parameters: { env: 'prod' } }], kind: 'delegation', createdBy: 'agent:agt-a', createdAt: 2_000,
+      }
+      await storage.transaction(async (tx) => { await tx.grants.insert(root); await tx.grants.insert(child) })
+      expect(await storage.grants.find('g-child')).toEqual(child)
+      expect(await storage.grants.find('g-root')).toEqual(root)
+      expect(await storage.grants.find('missing')).toBeUndefined()
+      expect((await storage.grants.list({ root: 'g-root', limit: 10 })).map((g) => g.jti)).toEqual(['g-child', 'g-root'])
+      expect((await storage.grants.list({ kind: 'mandate', limit: 10 })).map((g) => g.jti)).toEqual(['g-root'])
+      expect((await storage.grants.list({ mayAct: 'agt-b', subject: 'alice@example.com', limit: 10 })).map((g) => g.jti)).toEqual(['g-child'])
+      expect(await storage.grants.live(['g-root', 'g-child', 'missing'])).toEqual(new Set(['g-root', 'g-child']))
+      const revoked = await Promise.all(Array.from({ length: 5 }, () => storage.transaction((tx) => tx.grants.revoke('g-root', 'admin:adm-1', 5_000))))
+      expect(revoked.filter(Boolean)).toHaveLength(1)
+      expect(await storage.grants.find('g-root')).toMatchObject({ revokedAt: 5_000, revokedBy: 'admin:adm-1' })
+      expect(await storage.grants.live(['g-root', 'g-child'])).toEqual(new Set(['g-child']))
+      expect(await storage.grants.revoke('missing', 'admin:adm-1', 5_000)).toBe(false)
     })
   })
 }

@@ -7,6 +7,7 @@ import { TokenRepository } from './token-repository.js'
 import { AuditRepository } from './audit-repository.js'
 import { ApprovalRepository } from './approval-repository.js'
 import { PolicySetRepository } from './policy-set-repository.js'
+import { GrantRepository } from './grant-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -18,6 +19,7 @@ export interface Repositories {
   audit: AuditRepository
   approvals: ApprovalRepository
   policySets: PolicySetRepository
+  grants: GrantRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -26,6 +28,7 @@ export interface IssuanceRepositories {
   agents: Pick<AgentRepository, 'statuses'>
   approvals: Pick<ApprovalRepository, 'consume' | 'insert'>
   audit: Pick<AuditRepository, 'append'>
+  grants: Pick<GrantRepository, 'live' | 'insert'>
 }
 
 export interface Storage extends Repositories {
@@ -46,5 +49,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     audit: new AuditRepository(db, driver),
     approvals: new ApprovalRepository(db),
     policySets: new PolicySetRepository(db),
+    grants: new GrantRepository(db),
   }
 }

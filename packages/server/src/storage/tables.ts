@@ -99,6 +99,33 @@ export interface ApprovalsTable {
   token_jti: string | null
 }
 
+/** A delegation grant (delegation/); the JWT itself is never stored. */
+export interface GrantsTable {
+  jti: string
+  parent_jti: string | null
+  root_jti: string
+  /** JSON array of jtis, root first, parent last; empty at the root. */
+  ancestors: string
+  subject: string
+  /** JSON array of the human subject's groups, or null when the subject is an agent. */
+  human_groups: string | null
+  may_act: string
+  /** JSON `act` claim, or null at the root. */
+  chain: string | null
+  depth: number
+  /** JSON array of writ_action objects. */
+  details: string
+  /** JSON task claim. */
+  task: string
+  /** `mandate` (admin API), `human` (a human's token exchanged) or `delegation` (narrowed from a parent). */
+  kind: string
+  created_by: string
+  created_at: number
+  expires_at: number
+  revoked_at: number | null
+  revoked_by: string | null
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -110,4 +137,5 @@ export interface Database {
   audit_verified: AuditVerifiedTable
   policy_sets: PolicySetsTable
   approvals: ApprovalsTable
+  grants: GrantsTable
 }

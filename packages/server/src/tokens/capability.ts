@@ -1,6 +1,6 @@
 /** The capability request as parsed from the wire, and the claims of the token that answers it. */
 import { z } from 'zod'
-import { WRIT_ACTION_TYPE, WritError, type CapabilityClaims, type WritAction } from '@writ/sdk'
+import { WRIT_ACTION_TYPE, WritError, type ActorClaim, type CapabilityClaims, type WritAction } from '@writ/sdk'
 import type { Agent } from '../agents/agent-document.js'
 import { timeOrderedId } from './token-id.js'
 
@@ -29,6 +29,31 @@ export interface CapabilityRequest {
   task: z.infer<typeof taskSchema>
   /** The resource server the token is for (`aud`). */
   audience: string
+  /** Present when the agent acts on delegated authority (a grant exchanged for this capability). */
+  delegation?: DelegationContext
+}
+
+/**
+ * The delegated authority a capability request is made under, taken from a verified, stored grant whose `may_act` is
+ * the acting agent. Stored with a held request, so an approved token carries the same chain.
+ */
+export interface DelegationContext {
+  /** The grant's jti: the token's `parent`. */
+  grant: string
+  /** Every grant the chain depends on, root first and this one last: all must be unrevoked when the token commits. */
+  grants: string[]
+  /** Whose authority it is: the token's `sub`. */
+  subject: string
+  /** Present when `subject` is a human: Cedar then sees them as `Writ::Human` with these groups. */
+  human?: { groups: string[] }
+  /** The grant's `act` (the agents that delegated before); the token's `act` nests the acting agent around it. */
+  act?: ActorClaim
+  /** The agents of `act`: each must still be active when the token commits. */
+  agents: string[]
+  /** Hops between the subject and the acting agent (Cedar's `context.delegation_depth`). */
+  depth: number
+  /** The grant's `exp` (epoch seconds): a token never outlives the grant it came from. */
+  notAfter: number
 }
 
 export function parseAuthorizationDetails(raw: string | undefined): WritAction {
@@ -57,15 +82,21 @@ export function capabilityClaims(agent: Agent, request: CapabilityRequest, issue
   const task: CapabilityClaims['task'] = { id: request.task.id }
   if (request.task.step !== undefined) task.step = request.task.step
   if (request.task.purpose !== undefined) task.purpose = request.task.purpose
-  return {
+  const claims: CapabilityClaims = {
     iss: issuer,
-    sub: agent.id,
+    sub: request.delegation?.subject ?? agent.id,
     client_id: agent.id,
     aud: request.audience,
     iat: nowSeconds,
-    exp: nowSeconds + ttlSeconds,
+    exp: Math.min(nowSeconds + ttlSeconds, request.delegation?.notAfter ?? Number.MAX_SAFE_INTEGER),
     jti: timeOrderedId(nowMs),
     authorization_details: [request.action],
     task,
   }
+  if (request.delegation) {
+    // RFC 8693 §4.1: the outermost actor is the current one, the acting agent; the grant's chain nests inside it.
+    claims.act = request.delegation.act === undefined ? { sub: agent.id } : { sub: agent.id, act: request.delegation.act }
+    claims.parent = request.delegation.grant
+  }
+  return claims
 }

@@ -46,8 +46,10 @@ export async function issueToken(
     agent: { id: agent.id, version: agent.version },
     token: {
       jti: claims.jti, agent_id: agent.id, task_id: request.task.id, action: request.action.action,
-      resource: request.action.resource, audience: request.audience, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000, parent_jti: null,
+      resource: request.action.resource, audience: request.audience, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000,
+      parent_jti: request.delegation?.grant ?? null,
     },
+    ...(request.delegation ? { delegation: { grants: request.delegation.grants, agents: request.delegation.agents } } : {}),
     ...(extra.spendApproval ? { spendApproval: extra.spendApproval } : {}),
     audit: decisionRecord('token.issue', agent, request, decision, context, {
       token: { jti: claims.jti, exp: claims.exp },
@@ -70,9 +72,11 @@ export function decisionRecord(
 ): AuditEvent {
   const task: NonNullable<AuditEvent['task']> = { id: request.task.id }
   if (request.task.step !== undefined) task.step = request.task.step
+  const delegation = request.delegation
   return {
     type,
     actor: { kind: 'agent', id: agent.id },
+    ...(delegation ? { on_behalf_of: delegation.subject } : {}),
     task,
     action: request.action.action,
     resource: request.action.resource,
@@ -92,6 +96,8 @@ export function decisionRecord(
         ...(context.policyVersion !== undefined ? { policy_version: context.policyVersion } : {}),
         audience: request.audience,
       },
+      // Every hop is named: the grant spent (the token's parent), the agents before this one and the depth.
+      ...(delegation ? { delegation: { parent: delegation.grant, chain: delegation.agents, depth: delegation.depth } } : {}),
       ...more.data,
     },
   }
@@ -106,5 +112,7 @@ export async function commitOrThrow(log: IssuanceLog, entry: IssuanceEntry): Pro
     case 'agent_changed': throw new WritError('AGENT_NOT_ACTIVE', 'the agent changed while the request was decided; retry', { reasons: [outcome] })
     case 'approval_unavailable': throw new WritError('APPROVAL_NOT_FOUND', 'the approval was already used or has expired', { reasons: [outcome] })
     case 'dpop_proof_replayed': throw new WritError('DPOP_PROOF_INVALID', 'the DPoP proof was already used', { reasons: [outcome] })
+    case 'grant_revoked': throw new WritError('GRANT_REVOKED', 'a delegation grant of the chain is revoked', { reasons: [outcome] })
+    case 'delegation_agent_not_active': throw new WritError('AGENT_NOT_ACTIVE', 'an agent of the delegation chain is not active', { reasons: [outcome] })
   }
 }

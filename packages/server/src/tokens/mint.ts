@@ -1,6 +1,7 @@
 /** mintCapability(): authenticate → decide → sign, hold or refuse → record + audit in one durable transaction → answer. */
 import { WritError } from '@writ/sdk'
-import type { PolicyEngine } from '../policy/policy-engine.js'
+import type { Agent } from '../agents/agent-document.js'
+import type { AuthorizationRequest, PolicyEngine } from '../policy/policy-engine.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
 import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput } from './client-authentication.js'
@@ -21,21 +22,40 @@ export async function mintCapability(
 ): Promise<IssuedCapability> {
   const { agent, assertion } = await authenticate(client, deps)
   const request = await parseSpendingAssertion(parse, agent.id, assertion, deps)
+  return decideAndIssue(agent, request, assertion, sourceIp, deps)
+}
 
+/**
+ * Decide → hold, refuse or issue, for an authenticated agent and a parsed request: the one path of client_credentials
+ * and of a delegation grant exchanged for a capability (delegation/exchange-grant.ts), so boundary, Cedar and human
+ * oversight apply to both alike.
+ */
+export async function decideAndIssue(
+  agent: AuthenticatedClient['cached']['agent'], request: CapabilityRequest, assertion: Assertion, sourceIp: string | undefined, deps: MintDeps,
+  data?: Record<string, unknown>,
+): Promise<IssuedCapability> {
   const timeMs = deps.clock.nowMs()
-  const decision = deps.policy.decide({
-    agent, action: request.action.action, resource: request.action.resource, parameters: request.action.parameters,
-    ...(request.action.actions ? { accessType: request.action.actions[0] } : {}),
-    task: request.task, timeMs, ...(sourceIp ? { sourceIp } : {}),
-  })
+  const decision = deps.policy.decide(policyRequest(agent, request, timeMs, sourceIp))
   const context = { timeMs, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'hold') return holdRequest(agent, request, decision, assertion, context, deps.hold)
   if (decision.effect === 'deny') {
-    await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context) })
+    await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, data ? { data } : {}) })
     if (agent.status !== 'active') throw new WritError('AGENT_NOT_ACTIVE', `agent \`${agent.id}\` is ${agent.status}`, { reasons: decision.reasons })
     throw new WritError('POLICY_DENIED', `policy denied \`${request.action.action}\` on \`${request.action.resource}\``, { reasons: decision.reasons })
   }
-  return issueToken(agent, request, decision, assertion, context, deps)
+  return issueToken(agent, request, decision, assertion, context, deps, data ? { data } : {})
+}
+
+/** What the policy sees of a request; a delegated one adds the human and the depth of the chain. */
+export function policyRequest(agent: Agent, request: CapabilityRequest, timeMs: number, sourceIp: string | undefined): AuthorizationRequest {
+  const delegation = request.delegation
+  return {
+    agent, action: request.action.action, resource: request.action.resource, parameters: request.action.parameters,
+    ...(request.action.actions ? { accessType: request.action.actions[0] } : {}),
+    task: request.task, timeMs, ...(sourceIp ? { sourceIp } : {}),
+    ...(delegation ? { delegationDepth: delegation.depth } : {}),
+    ...(delegation?.human ? { human: { id: delegation.subject, groups: delegation.human.groups } } : {}),
+  }
 }
 
 /**

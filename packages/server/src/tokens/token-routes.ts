@@ -1,6 +1,6 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
 import { Hono, type Context } from 'hono'
-import { DPOP, DPOP_ALGORITHMS, GRANT_TYPES, SIZE_LIMITS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
+import { DPOP, DPOP_ALGORITHMS, GRANT_TYPES, SIZE_LIMITS, TOKEN_TYPE_IDS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
 import type { KeyManager } from '../keys/key-manager.js'
 import type { Logger } from '../logger.js'
@@ -9,6 +9,7 @@ import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from '.
 import { mintCapability, type MintDeps } from './mint.js'
 import { redeemApproval } from '../oversight/redeem-approval.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
+import { tokenExchange, type TokenExchangeDeps } from '../delegation/token-exchange.js'
 
 export interface TokenRoutesDeps {
   mint: MintDeps
@@ -22,6 +23,8 @@ export interface TokenRoutesDeps {
   /** True once the audit self-check found the chain broken (and halting is configured): a field read, no I/O. */
   issuanceHalted: () => boolean
   rateLimits: Pick<RateLimits, 'admitAddress'>
+  /** RFC 8693 token exchange: delegation grants in, capability tokens or narrower grants out (delegation/). */
+  exchange: Omit<TokenExchangeDeps, 'mint' | 'audiences'>
 }
 
 export function tokenRoutes(deps: TokenRoutesDeps): Hono {
@@ -48,7 +51,20 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
         ...(dpop !== undefined ? { dpop } : {}),
       }
       let result
-      if (grantType === GRANT_TYPES.clientCredentials) {
+      if (grantType === GRANT_TYPES.tokenExchange) {
+        const exchanged = await tokenExchange(client, form, peer, { ...deps.exchange, mint: deps.mint, audiences: deps.audiences })
+        if (exchanged.kind === 'grant') {
+          // RFC 8693 §2.2.1: a grant is not an access token for any resource server, hence token_type N_A.
+          return c.json({
+            access_token: exchanged.token,
+            issued_token_type: TOKEN_TYPE_IDS.grant,
+            token_type: 'N_A',
+            expires_in: exchanged.claims.exp - exchanged.claims.iat,
+            authorization_details: exchanged.claims.authorization_details,
+          }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
+        }
+        result = { ...exchanged.issued, issuedTokenType: TOKEN_TYPE_IDS.accessToken }
+      } else if (grantType === GRANT_TYPES.clientCredentials) {
         result = await mintCapability(client, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else if (grantType === GRANT_TYPES.ciba) {
         result = await redeemApproval(client, () => parsePoll(form), peer, deps.mint)
@@ -61,6 +77,7 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
         token_type: result.claims.cnf ? DPOP.tokenType : 'Bearer',
         expires_in: result.claims.exp - result.claims.iat,
         authorization_details: result.claims.authorization_details,
+        ...('issuedTokenType' in result ? { issued_token_type: result.issuedTokenType } : {}),
       }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
     } catch (error) {
       return oauthErrorResponse(c, toWritError(error, deps.logger))
@@ -104,7 +121,7 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba],
+    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba, GRANT_TYPES.tokenExchange],
     backchannel_token_delivery_modes_supported: ['poll'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],

@@ -4,6 +4,7 @@
  * and the statements it calls.
  */
 import type { AuditEvent } from '../audit/audit-record.js'
+import type { Grant } from '../delegation/grant.js'
 import type { Approval } from '../oversight/approval.js'
 import type { IssuanceRepositories } from '../storage/storage.js'
 import type { IssuedTokenRow } from '../storage/token-repository.js'
@@ -19,11 +20,20 @@ export interface IssuanceEntry {
   hold?: Approval
   /** The approval this token spends: it must still be approved and unexpired, and is used up with the commit. */
   spendApproval?: { authReqId: string }
+  /**
+   * Delegated authority the outcome relies on: every grant of the chain must still be unrevoked and every agent of it
+   * active, read in this transaction, so a revocation or suspension that committed first wins (the cascade).
+   */
+  delegation?: { grants: string[]; agents: string[] }
+  /** A delegation grant to store if every check passes (a grant issued at the token endpoint). */
+  grant?: Grant
   /** Audit record of the outcome as decided before commit (issue, hold or denial); a pending poll records none. */
   audit?: AuditEvent
 }
 
-export type IssuanceOutcome = 'committed' | 'assertion_replayed' | 'dpop_proof_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
+export type IssuanceOutcome =
+  | 'committed' | 'assertion_replayed' | 'dpop_proof_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
+  | 'grant_revoked' | 'delegation_agent_not_active'
 
 /**
  * One batch inside the caller's transaction: spend the assertion jtis, re-check agent status, record tokens, holds
@@ -36,12 +46,16 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
     ...(e.assertion.dpop ? [{ client_id: proofKey(e.assertion.dpop), jti: e.assertion.dpop.jti, expires_at: e.assertion.dpop.expiresAtMs }] : []),
   ]))
   // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
-  const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => ((e.token || e.hold) && e.agent ? [e.agent.id] : [])))])
+  const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => [
+    ...((e.token || e.hold || e.grant) && e.agent ? [e.agent.id] : []), ...(e.delegation?.agents ?? []),
+  ]))])
+  const delegated = entries.flatMap((e) => e.delegation?.grants ?? [])
+  const liveGrants = delegated.length > 0 ? await tx.grants.live([...new Set(delegated)]) : new Set<string>()
   const tokens: IssuedTokenRow[] = []
   const events: AuditEvent[] = []
   const outcomes: IssuanceOutcome[] = []
   for (const entry of entries) {
-    let outcome = judge(entry, fresh, statuses)
+    let outcome = judge(entry, fresh, statuses, liveGrants)
     // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
     if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
     if (entry.assertion?.dpop) fresh.delete(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)
@@ -50,6 +64,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
     }
     if (outcome === 'committed') {
       if (entry.hold) await tx.approvals.insert(entry.hold)
+      if (entry.grant) await tx.grants.insert(entry.grant)
       if (entry.token) tokens.push(entry.token)
       if (entry.audit) events.push(entry.audit)
     } else if (entry.audit) {
@@ -62,13 +77,19 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
   return outcomes
 }
 
-function judge(entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>): IssuanceOutcome {
+function judge(
+  entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>, liveGrants: Set<string>,
+): IssuanceOutcome {
   if (entry.assertion && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
   if (entry.assertion?.dpop && !fresh.has(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)) return 'dpop_proof_replayed'
-  if ((entry.token || entry.hold) && entry.agent) {
+  if ((entry.token || entry.hold || entry.grant) && entry.agent) {
     const current = statuses.get(entry.agent.id)
     if (!current || current.status !== 'active') return 'agent_not_active'
     if (current.version !== entry.agent.version) return 'agent_changed'
+  }
+  if (entry.delegation) {
+    if (!entry.delegation.grants.every((jti) => liveGrants.has(jti))) return 'grant_revoked'
+    if (!entry.delegation.agents.every((id) => statuses.get(id)?.status === 'active')) return 'delegation_agent_not_active'
   }
   return 'committed'
 }
@@ -76,7 +97,8 @@ function judge(entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, {
 /** The decision made before commit is overturned: record the denial and why, and never the token id as issued. */
 function denial(event: AuditEvent, outcome: Exclude<IssuanceOutcome, 'committed'>): AuditEvent {
   const { token: _token, ...rest } = event
-  return { ...rest, type: 'token.deny', decision: { effect: 'deny', reasons: [outcome] }, data: { ...rest.data, overturned: event.type } }
+  const type = event.type.startsWith('delegation.') ? 'delegation.deny' : 'token.deny'
+  return { ...rest, type, decision: { effect: 'deny', reasons: [outcome] }, data: { ...rest.data, overturned: event.type } }
 }
 
 // INVARIANT: agent ids never start with `dpop:`, so a proof's key can never collide with an agent's assertion key.

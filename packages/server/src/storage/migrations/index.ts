@@ -4,10 +4,12 @@ import * as initial from './001-initial.js'
 import * as policyAndApprovals from './002-policy-and-approvals.js'
 import * as auditVerified from './003-audit-verified.js'
 import * as adminRevocation from './004-admin-revocation.js'
+import * as delegationGrants from './005-delegation-grants.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-policy-and-approvals': policyAndApprovals,
   '003-audit-verified': auditVerified,
   '004-admin-revocation': adminRevocation,
+  '005-delegation-grants': delegationGrants,
 }

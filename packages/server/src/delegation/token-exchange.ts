@@ -1,0 +1,84 @@
+/**
+ * The RFC 8693 token-exchange grant at `POST /oauth/token`: which exchange the request asks for, by its
+ * `subject_token_type` and `requested_token_type`, and the parsing of its fields. The acting agent is always the
+ * authenticated client (its usual `private_key_jwt` assertion); `actor_token` is not accepted.
+ */
+import { TOKEN_TYPE_IDS, WritError, type GrantClaims } from '@writ/sdk'
+import { parseAuthorizationDetails, taskSchema } from '../tokens/capability.js'
+import type { ClientAuthenticationInput } from '../tokens/client-authentication.js'
+import type { IssuedCapability } from '../tokens/issue-token.js'
+import { exchangeGrant, type CapabilityExchange, type ExchangeDeps } from './exchange-grant.js'
+
+export type TokenExchangeDeps = ExchangeDeps & {
+  /** Audiences a capability request may name with `resource`; the first is the default. */
+  audiences: readonly string[]
+}
+
+export type ExchangeResult =
+  | { kind: 'capability'; issued: IssuedCapability }
+  | { kind: 'grant'; token: string; claims: GrantClaims }
+
+export async function tokenExchange(
+  client: ClientAuthenticationInput, form: Map<string, string>, sourceIp: string | undefined, deps: TokenExchangeDeps,
+): Promise<ExchangeResult> {
+  const subjectType = form.get('subject_token_type')
+  const requested = form.get('requested_token_type')
+  if (form.has('actor_token') || form.has('actor_token_type')) {
+    throw new WritError('REQUEST_INVALID', 'actor_token is not accepted: the authenticated client is the actor')
+  }
+  if (subjectType === TOKEN_TYPE_IDS.grant && (requested === undefined || requested === TOKEN_TYPE_IDS.accessToken)) {
+    return { kind: 'capability', issued: await exchangeGrant(client, () => parseCapabilityExchange(form, deps.audiences), sourceIp, deps) }
+  }
+  throw unsupported(subjectType, requested)
+}
+
+function unsupported(subjectType: string | undefined, requested: string | undefined): WritError {
+  if (subjectType === undefined) return new WritError('REQUEST_INVALID', 'subject_token_type is required')
+  return new WritError('TOKEN_TYPE_UNSUPPORTED', `exchanging \`${subjectType.slice(0, 80)}\` for \`${(requested ?? '(default)').slice(0, 80)}\` is not supported`, {
+    reasons: ['token_type_unsupported'],
+  })
+}
+
+export function parseCapabilityExchange(form: Map<string, string>, audiences: readonly string[]): CapabilityExchange {
+  return {
+    subjectToken: subjectToken(form),
+    action: parseAuthorizationDetails(form.get('authorization_details')),
+    task: parseTask(form, false),
+    audience: parseAudience(form, audiences),
+  }
+}
+
+export function subjectToken(form: Map<string, string>): string {
+  const token = form.get('subject_token')
+  if (!token) throw new WritError('REQUEST_INVALID', 'subject_token is required')
+  return token
+}
+
+/** task_id, step_id and task_purpose, as for client_credentials; task_id is required only when `required`. */
+export function parseTask(form: Map<string, string>, required: boolean): { id?: string; step?: string; purpose?: string } {
+  const fields: Record<string, string> = {}
+  for (const [field, key] of [['task_id', 'id'], ['step_id', 'step'], ['task_purpose', 'purpose']] as const) {
+    const value = form.get(field)
+    if (value !== undefined) fields[key] = value
+  }
+  const schema = required ? taskSchema : taskSchema.partial()
+  const task = schema.safeParse(fields)
+  if (!task.success) {
+    const reasons = task.error.issues.map((i) => `${fieldName(i.path[0])}: ${i.message}`)
+    throw new WritError('REQUEST_INVALID', `the task is invalid: ${reasons.join('; ')}`, { reasons })
+  }
+  return task.data
+}
+
+function parseAudience(form: Map<string, string>, audiences: readonly string[]): string {
+  const resource = form.get('resource')
+  // untrusted: the requested audience must be one this server is configured to issue for.
+  if (resource !== undefined && !audiences.includes(resource)) {
+    throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
+  }
+  return resource ?? (audiences[0] as string)
+}
+
+function fieldName(key: PropertyKey | undefined): string {
+  return key === 'id' ? 'task_id' : key === 'step' ? 'step_id' : key === 'purpose' ? 'task_purpose' : String(key)
+}
