@@ -59,7 +59,7 @@ export async function exchangeGrant(
 }
 
 /** The verified grant, or the refusal committed (assertion spent, reason audited) and thrown. */
-export async function presentedGrant(token: string, agent: Agent, assertion: Assertion | undefined, deps: ExchangeDeps): Promise<Grant> {
+export async function presentedGrant(token: string, agent: Agent, assertion: Assertion, deps: ExchangeDeps): Promise<Grant> {
   try {
     return await deps.verifyGrant(token)
   } catch (error) {
@@ -68,7 +68,7 @@ export async function presentedGrant(token: string, agent: Agent, assertion: Ass
   }
 }
 
-export async function refuseExchange(error: WritError, agent: Agent, assertion: Assertion | undefined, deps: MintDeps, data?: Record<string, unknown>): Promise<never> {
+export async function refuseExchange(error: WritError, agent: Agent, assertion: Assertion, deps: MintDeps, data?: Record<string, unknown>): Promise<never> {
   await commitOrThrow(deps.log, {
     assertion,
     audit: {

@@ -30,7 +30,7 @@ export interface HoldDeps {
 export const DEFAULT_APPROVER_ROLE = 'approver'
 
 export async function holdRequest(
-  agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion | undefined, context: DecisionContext, deps: HoldDeps,
+  agent: Agent, request: CapabilityRequest, decision: Decision, assertion: Assertion, context: DecisionContext, deps: HoldDeps,
 ): Promise<never> {
   const now = deps.clock.nowMs()
   // T10 approval-queue flood: a hostile agent cannot bury approvers in requests.

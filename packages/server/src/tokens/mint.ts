@@ -5,14 +5,19 @@ import type { AuthorizationRequest, PolicyEngine } from '../policy/policy-engine
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
 import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput, type FederationEvidence } from './client-authentication.js'
+import type { AssertionGrantAuthenticator } from './jwt-bearer-grant.js'
 import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
+import { checkDpopHeader, type DpopBinding, type DpopDeps } from './dpop-proof-check.js'
 
 export interface MintDeps extends IssueDeps {
   auth: ClientAuthenticationDeps
   policy: PolicyEngine & { version?: () => number }
   hold: HoldDeps
   rateLimits: Pick<RateLimits, 'admitAgent'>
+  dpop: DpopDeps
+  /** The RFC 7523 jwt-bearer grant's verifier (federation/); absent when no trusted issuer is configured. */
+  assertionGrants?: AssertionGrantAuthenticator
 }
 
 export async function mintCapability(
@@ -29,7 +34,7 @@ export async function mintCapability(
  * oversight apply to both alike.
  */
 export async function decideAndIssue(
-  agent: AuthenticatedClient['cached']['agent'], request: CapabilityRequest, assertion: Assertion | undefined, sourceIp: string | undefined, deps: MintDeps,
+  agent: AuthenticatedClient['cached']['agent'], request: CapabilityRequest, assertion: Assertion, sourceIp: string | undefined, deps: MintDeps,
   data?: Record<string, unknown>,
 ): Promise<IssuedCapability> {
   const timeMs = deps.clock.nowMs()
@@ -60,10 +65,25 @@ export function policyRequest(agent: Agent, request: CapabilityRequest, timeMs: 
  * Authenticates the agent, then takes its rate-limit bucket. Every authentication failure is audited (reason only, never
  * the assertion) before it is answered; a rate-limit refusal is counted for the interval's summary instead.
  */
-export async function authenticate(client: ClientAuthenticationInput, deps: MintDeps): Promise<Authenticated> {
+export async function authenticate(client: ClientAuthenticationInput & { dpop?: string }, deps: MintDeps): Promise<Authenticated> {
+  return authenticateWith(() => authenticateClient(client, deps.auth), deps, client.dpop)
+}
+
+export interface Authenticated {
+  agent: AuthenticatedClient['cached']['agent']
+  assertion: Assertion
+  /** Set when an external token authenticated the agent: what its token's audit record names. */
+  federation?: FederationEvidence
+}
+
+/** authenticate() with another way to authenticate (the jwt-bearer grant's assertion): same audit, bucket and DPoP. */
+export async function authenticateWith(run: () => Promise<AuthenticatedClient>, deps: MintDeps, dpopHeader?: string): Promise<Authenticated> {
+  // The proof is checked while the assertion is (both signatures on the thread pool); it is judged only once the
+  // agent is known, so a bad proof from an authenticated agent spends its assertion and is audited like a bad request.
+  const proof = checkDpopHeader(dpopHeader, deps.dpop)
   let authenticated: AuthenticatedClient
   try {
-    authenticated = await authenticateClient(client, deps.auth)
+    authenticated = await run()
   } catch (error) {
     if (!(error instanceof ClientAuthenticationError)) throw error
     const claimed = error.claimedAgentId
@@ -76,30 +96,41 @@ export async function authenticate(client: ClientAuthenticationInput, deps: Mint
     })
     throw error.response()
   }
-  return admitAuthenticated(authenticated, deps)
-}
-
-export interface Authenticated {
-  agent: AuthenticatedClient['cached']['agent']
-  /** Spent in the issuing transaction; undefined for a reusable external token. */
-  assertion: Assertion | undefined
-  federation?: FederationEvidence
-}
-
-/** DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now). */
-export function admitAuthenticated(authenticated: AuthenticatedClient, deps: Pick<MintDeps, 'rateLimits'>): Authenticated {
   const { agent } = authenticated.cached
+  // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
   deps.rateLimits.admitAgent(agent.id)
   const spent = authenticated.assertion
-  return {
-    agent,
-    assertion: spent && { clientId: spent.replayScope ?? agent.id, jti: spent.jti, expiresAtMs: spent.expiresAtMs },
-    ...(authenticated.federation ? { federation: authenticated.federation } : {}),
+  // A reusable external token is not spent; the request still carries its DPoP proof through the same object.
+  const assertion: Assertion = spent
+    ? { clientId: spent.replayScope ?? agent.id, jti: spent.jti, expiresAtMs: spent.expiresAtMs }
+    : { clientId: agent.id, jti: '', expiresAtMs: 0, reusable: true }
+  const dpop = await settleProof(proof, agent, assertion, deps)
+  const federation = authenticated.federation ? { federation: authenticated.federation } : {}
+  return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop }, ...federation }
+}
+
+/** The proof's verdict, or a refusal when an agent that must use DPoP sent none (its document, or `tokens.requireDpop`). */
+async function settleProof(
+  proof: ReturnType<typeof checkDpopHeader>, agent: AuthenticatedClient['cached']['agent'], assertion: Assertion, deps: MintDeps,
+): Promise<DpopBinding | undefined> {
+  const outcome = proof === undefined ? undefined : await proof
+  if (outcome !== undefined && 'binding' in outcome) return outcome.binding
+  let error: WritError
+  if (outcome !== undefined) error = outcome.error
+  else if (deps.dpop.requireAll || agent.document.require_dpop === true) {
+    error = new WritError('DPOP_PROOF_INVALID', 'this agent must send a DPoP proof', { reasons: ['dpop_proof_required'] })
+  } else {
+    return undefined
   }
+  await commitOrThrow(deps.log, {
+    assertion,
+    audit: { type: 'token.deny', actor: { kind: 'agent', id: agent.id }, decision: { effect: 'deny', reasons: [...error.reasons] } },
+  })
+  throw error
 }
 
 /** The assertion is spent even on a malformed request: single use means single use. */
-export async function parseSpendingAssertion<T>(parse: () => T, agentId: string, assertion: Assertion | undefined, deps: MintDeps): Promise<T> {
+export async function parseSpendingAssertion<T>(parse: () => T, agentId: string, assertion: Assertion, deps: MintDeps): Promise<T> {
   try {
     return parse()
   } catch (error) {
