@@ -115,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
     },
-    exchange: { verifyGrant },
+    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
