@@ -21,6 +21,7 @@ import { SqliteMaintenanceThread } from './storage/sqlite-maintenance-thread.js'
 import { writeStorageRecord } from './storage/storage-record.js'
 import type { Storage } from './storage/storage.js'
 import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
+import { normaliseTokenEndpoints } from './tokens/dpop-proof-check.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
 import { grantVerifier } from './delegation/verify-grant.js'
 
@@ -114,6 +115,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
+      dpop: {
+        clock, maxAgeSeconds: config.tokens.dpopProofMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
+        requireAll: config.tokens.requireDpop,
+        // `htu` is the token endpoint as advertised, or as reached through the public URL when that differs.
+        tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
+      },
     },
     exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth },
   })

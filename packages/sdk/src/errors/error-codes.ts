@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   TOKEN_REVOKED: { status: 401, title: 'The token has been revoked', oauth: 'invalid_token' },
   TOKEN_TOO_LARGE: { status: 401, title: 'The token is too large', oauth: 'invalid_token' },
   TOKEN_SCOPE_MISMATCH: { status: 403, title: 'The token does not grant this action on this resource', oauth: 'insufficient_scope' },
+  DPOP_PROOF_INVALID: { status: 400, title: 'The DPoP proof is missing or invalid', oauth: 'invalid_dpop_proof' },
   GRANT_INVALID: { status: 400, title: 'The delegation grant is invalid', oauth: 'invalid_grant' },
   GRANT_REVOKED: { status: 400, title: 'The delegation grant or one it derives from is revoked', oauth: 'invalid_grant' },
   GRANT_NOT_FOUND: { status: 404, title: 'The delegation grant does not exist', oauth: 'invalid_grant' },

@@ -27,6 +27,11 @@ export interface ParseCompactJwsOptions {
   expectedTyp?: string | readonly string[]
   /** Case-sensitive allow-list for `alg`; `none` and HMAC never belong here. */
   allowedAlgorithms: readonly string[]
+  /**
+   * Require a `jwk` header object instead of forbidding it: only for RFC 9449 DPoP proofs, which are signed by the key
+   * they carry. The caller must then check that key (public, asymmetric) and must not treat it as trusted.
+   */
+  embeddedJwk?: boolean
 }
 
 const BASE64URL_ALPHABET = /^[A-Za-z0-9_-]*$/
@@ -86,6 +91,7 @@ interface Rules {
   maxBytes: number
   allowedAlgorithms: readonly string[]
   expectedTyps: readonly string[] | undefined
+  embeddedJwk: boolean
 }
 
 // INVARIANT: rules are copied once, so a caller mutating its options later cannot change what was cached.
@@ -95,6 +101,7 @@ function snapshot(options: ParseCompactJwsOptions): Rules {
     maxBytes: options.maxBytes ?? SIZE_LIMITS.tokenBytes,
     allowedAlgorithms: [...options.allowedAlgorithms],
     expectedTyps: expected === undefined ? undefined : (typeof expected === 'string' ? [expected] : [...expected]).map(normaliseTyp),
+    embeddedJwk: options.embeddedJwk === true,
   }
 }
 
@@ -134,8 +141,11 @@ function parseWith(token: string, rules: Rules, headers: Map<string, Readonly<Jw
 function parseHeader(part: string, rules: Rules, headers: Map<string, Readonly<JwsHeader>> | undefined): Readonly<JwsHeader> {
   const header = decodeJsonObject(part, 'header') as JwsHeader
   checkHeader(header, rules)
-  // Only flat headers are cached, frozen, so no caller can alter what the next token's check relies on.
-  if (headers !== undefined && Object.values(header).every((value) => value === null || typeof value !== 'object')) {
+  // Only flat headers (and a DPoP proof's flat `jwk`) are cached, frozen, so no caller can alter what the next
+  // token's check relies on.
+  if (rules.embeddedJwk) Object.freeze(header.jwk)
+  if (headers !== undefined && Object.entries(header).every(([member, value]) => value === null || typeof value !== 'object'
+    || (member === 'jwk' && rules.embeddedJwk && Object.values(value).every((v) => v === null || typeof v !== 'object')))) {
     if (headers.size >= HEADER_CACHE_SIZE) headers.clear()
     headers.set(part, Object.freeze(header))
   }
@@ -173,12 +183,16 @@ function checkHeader(header: Record<string, unknown>, rules: Rules): void {
     throw invalid('the token algorithm is not allowed', 'alg_not_allowed')
   }
   for (const [member, reason] of FORBIDDEN_HEADER_MEMBERS) {
+    if (member === 'jwk' && rules.embeddedJwk) continue
     if (Object.hasOwn(header, member)) throw invalid('the token header carries a forbidden parameter', reason)
   }
   if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('the token kid is not a string', 'kid_invalid')
   // JWT-17: explicit typing keeps access tokens, DPoP proofs, sudo tokens and assertions apart (RFC 8725 §3.11).
   if (rules.expectedTyps !== undefined && !(typeof header.typ === 'string' && rules.expectedTyps.includes(normaliseTyp(header.typ)))) {
     throw invalid('the token type is not the expected one', 'typ_mismatch')
+  }
+  if (rules.embeddedJwk && (header.jwk === null || typeof header.jwk !== 'object' || Array.isArray(header.jwk))) {
+    throw invalid('the token header carries no jwk object', 'header_jwk_missing')
   }
 }
 

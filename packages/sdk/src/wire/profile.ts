@@ -53,6 +53,20 @@ export const SIZE_LIMITS = {
 export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
 export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256'] as const
+/** RFC 9449: asymmetric algorithms a DPoP proof may use (metadata `dpop_signing_alg_values_supported`). */
+export const DPOP_ALGORITHMS = ['EdDSA', 'ES256'] as const
+
+/** RFC 9449 proof profile: the `token_type` of a bound token, the header and scheme names, default windows. */
+export const DPOP = {
+  tokenType: 'DPoP',
+  header: 'DPoP',
+  scheme: 'DPoP',
+  /** A proof's `iat` may be at most this old (seconds); configuration can only shorten it. */
+  maxAgeSeconds: 60,
+  maxAgeSecondsMax: 300,
+  /** Longest accepted proof `jti`. */
+  maxJtiLength: 256,
+} as const
 
 export interface WritAction {
   type: typeof WRIT_ACTION_TYPE

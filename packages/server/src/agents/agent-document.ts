@@ -43,6 +43,7 @@ export const agentDocumentSchema = z.strictObject({
     approvers: z.array(z.string().min(1).max(256)).max(64).default([]),
   }).prefault({}),
   jwks: z.strictObject({ keys: z.array(publicJwk).max(16) }).prefault({ keys: [] }),
+  require_dpop: z.boolean().default(false),
 }).superRefine((doc, ctx) => {
   const seen = new Set<string>()
   doc.capabilities.forEach((capability, index) => {

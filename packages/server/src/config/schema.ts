@@ -1,6 +1,6 @@
 /** The one configuration schema: types, defaults, validation and documentation of every setting. */
 import { z } from 'zod'
-import { LIFETIMES } from '@writ/sdk'
+import { DPOP, LIFETIMES } from '@writ/sdk'
 
 const port = z.number().int().min(0).max(65_535)
 
@@ -59,6 +59,10 @@ export const configSchema = z.strictObject({
     assertionMaxAgeSeconds: z.number().int().min(10).max(LIFETIMES.clientAssertionMax).default(LIFETIMES.clientAssertionMax)
       .describe('Longest accepted lifetime of a client assertion.'),
     leewaySeconds: z.number().int().min(0).max(LIFETIMES.maxLeeway).default(30).describe('Clock leeway for time claims.'),
+    requireDpop: z.boolean().default(false)
+      .describe('Refuse token requests without a DPoP proof (RFC 9449) from every agent; a document can require it per agent (`require_dpop`).'),
+    dpopProofMaxAgeSeconds: z.number().int().min(5).max(DPOP.maxAgeSecondsMax).default(DPOP.maxAgeSeconds)
+      .describe('How old a DPoP proof\'s `iat` may be at the token endpoint; its jti is remembered that long.'),
   }).prefault({}),
   audit: z.strictObject({
     batchMaxSize: z.number().int().min(1).max(1_000).default(256)

@@ -73,6 +73,9 @@ const BATCHES: IssuanceEntry[][] = [
     { audit: { type: 'client.authentication_fail', actor: { kind: 'agent', id: 'unknown' }, decision: { effect: 'deny', reasons: ['bad_signature'] } } },
   ],
   [{ ...issue('agt_a', 'tok_8', 'as_8'), spendApproval: { authReqId: 'req_ok' } }],
+  // A DPoP proof jti spent with the assertion, replayed in the same batch and in the next one.
+  [withProof(issue('agt_a', 'tok_20', 'as_20'), 'proof_1'), withProof(issue('agt_a', 'tok_21', 'as_21'), 'proof_1')],
+  [withProof(issue('agt_a', 'tok_22', 'as_22'), 'proof_1')],
   // Delegation: a live chain, a revoked or unknown grant in it, a suspended agent in it, and a grant issued.
   [
     { ...issue('agt_a', 'tok_9', 'as_9'), delegation: { grants: ['g_live'], agents: ['agt_a'] } },
@@ -91,6 +94,10 @@ const BATCHES: IssuanceEntry[][] = [
     },
   ],
 ]
+
+function withProof(entry: IssuanceEntry, jti: string): IssuanceEntry {
+  return { ...entry, assertion: { ...entry.assertion!, dpop: { jkt: 'jkt_1', jti, expiresAtMs: NOW + 61_000 } } }
+}
 
 async function tables(path: string): Promise<Record<string, unknown[]>> {
   const db = openSqliteDatabase(path)
@@ -129,17 +136,20 @@ describe('SqliteIssuanceStore', () => {
       ['committed', 'assertion_replayed', 'agent_not_active', 'agent_changed'],
       ['assertion_replayed', 'committed', 'approval_unavailable', 'committed', 'committed', 'committed'],
       ['approval_unavailable'],
+      ['committed', 'dpop_proof_replayed'],
+      ['dpop_proof_replayed'],
       ['committed', 'grant_revoked', 'grant_revoked', 'delegation_agent_not_active', 'committed', 'grant_revoked'],
     ])
     expect(storeOutcomes).toEqual(kyselyOutcomes)
     const [a, b] = [await tables(viaKysely), await tables(viaStatements)]
     expect(b).toEqual(a)
-    expect((b.audit_events as unknown[]).length).toBe(17)
+    expect((b.audit_events as unknown[]).length).toBe(20)
+    expect(b.used_assertions).toContainEqual({ client_id: 'dpop:jkt_1', jti: 'proof_1', expires_at: NOW + 61_000 })
     expect((b.grants as Array<{ jti: string }>).map((g) => g.jti)).toEqual(['g_child', 'g_live', 'g_rev'])
     expect((b.audit_events as Array<{ type: string }>).slice(-1)[0]?.type).toBe('delegation.deny')
 
     const reopened = await openStorage({ driver: 'sqlite', sqlitePath: viaStatements, migrate: false })
-    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 17 })
+    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 20 })
     await reopened.close()
   })
 

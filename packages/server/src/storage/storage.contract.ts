@@ -4,6 +4,7 @@ import type { Storage } from './storage.js'
 import type { Agent } from '../agents/agent-document.js'
 import { verifyChain } from '../audit/verify-chain.js'
 import { GENESIS_HASH } from '../audit/audit-record.js'
+import { writeIssuances, type IssuanceEntry } from '../tokens/write-issuances.js'
 import type { Grant } from '../delegation/grant.js'
 
 export function storageContract(name: string, open: () => Promise<{ storage: Storage; dispose(): Promise<void> }>): void {
@@ -84,6 +85,19 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await storage.tokens.pruneAssertions(2_000, 2)).toBe(0)
       expect((await storage.tokens.useAssertions([{ client_id: 'p', jti: 'old-0', expires_at: 1_000 }])).size).toBe(1)
       expect((await storage.tokens.useAssertions([{ client_id: 'p', jti: 'live', expires_at: 9_000 }])).size).toBe(0)
+    })
+
+    it('spends a DPoP proof jti once across concurrent batches, scoped by its key, beside the assertion jtis', async () => {
+      const entry = (assertionJti: string, jkt: string): IssuanceEntry => ({
+        assertion: { clientId: 'agent-1', jti: assertionJti, expiresAtMs: 5_000, dpop: { jkt, jti: 'proof-1', expiresAtMs: 5_000 } },
+      })
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => storage.transaction((tx) => writeIssuances(tx, [entry(`a-${i}`, 'k1')], 1_000))))
+      expect(outcomes.flat().filter((o) => o === 'committed')).toHaveLength(1)
+      expect(outcomes.flat().filter((o) => o === 'dpop_proof_replayed')).toHaveLength(7)
+      // The same proof jti under another key is another proof.
+      expect(await storage.transaction((tx) => writeIssuances(tx, [entry('a-9', 'k2')], 1_000))).toEqual(['committed'])
+      await storage.prune(6_000)
+      expect(await storage.transaction((tx) => writeIssuances(tx, [entry('a-10', 'k1')], 6_000))).toEqual(['committed'])
     })
 
     it('records issued tokens by jti', async () => {

@@ -7,6 +7,7 @@ import type { KeyManager } from '../keys/key-manager.js'
 import type { Decision } from '../policy/policy-engine.js'
 import { capabilityClaims, type CapabilityRequest } from './capability.js'
 import type { IssuanceEntry, IssuanceLog, IssuanceOutcome } from './issuance-log.js'
+import type { DpopBinding } from './dpop-proof-check.js'
 
 export interface IssueDeps {
   keys: KeyManager
@@ -25,6 +26,8 @@ export interface Assertion {
   clientId: string
   jti: string
   expiresAtMs: number
+  /** The request's verified DPoP proof: the token is bound to its key, and its jti is spent with the assertion's. */
+  dpop?: DpopBinding
 }
 
 export async function issueToken(
@@ -32,6 +35,8 @@ export async function issueToken(
   extra: { spendApproval?: { authReqId: string }; data?: Record<string, unknown> } = {},
 ): Promise<IssuedCapability> {
   const claims = capabilityClaims(agent, request, deps.issuer, deps.clock.nowMs(), deps.ttlSeconds)
+  // RFC 9449 §6: a proof at the token endpoint binds the token to its key.
+  if (assertion.dpop !== undefined) claims.cnf = { jkt: assertion.dpop.jkt }
   const { jws, kid } = deps.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
   // The signature is computed while the audit record commits: the record needs only the claims and the key id. The
   // token leaves only once both are done, so a failed commit still sends nothing (Promise.all also observes a failed
@@ -48,7 +53,7 @@ export async function issueToken(
     ...(extra.spendApproval ? { spendApproval: extra.spendApproval } : {}),
     audit: decisionRecord('token.issue', agent, request, decision, context, {
       token: { jti: claims.jti, exp: claims.exp },
-      data: { aud: request.audience, kid, ...extra.data },
+      data: { aud: request.audience, kid, ...(claims.cnf ? { cnf_jkt: claims.cnf.jkt } : {}), ...extra.data },
     }),
   })])
   return { token, claims }
@@ -106,6 +111,7 @@ export async function commitOrThrow(log: IssuanceLog, entry: IssuanceEntry): Pro
     case 'agent_not_active': throw new WritError('AGENT_NOT_ACTIVE', 'the agent is not active', { reasons: [outcome] })
     case 'agent_changed': throw new WritError('AGENT_NOT_ACTIVE', 'the agent changed while the request was decided; retry', { reasons: [outcome] })
     case 'approval_unavailable': throw new WritError('APPROVAL_NOT_FOUND', 'the approval was already used or has expired', { reasons: [outcome] })
+    case 'dpop_proof_replayed': throw new WritError('DPOP_PROOF_INVALID', 'the DPoP proof was already used', { reasons: [outcome] })
     case 'grant_revoked': throw new WritError('GRANT_REVOKED', 'a delegation grant of the chain is revoked', { reasons: [outcome] })
     case 'delegation_agent_not_active': throw new WritError('AGENT_NOT_ACTIVE', 'an agent of the delegation chain is not active', { reasons: [outcome] })
   }

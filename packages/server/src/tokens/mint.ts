@@ -7,12 +7,14 @@ import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
 import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput } from './client-authentication.js'
 import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
+import { checkDpopHeader, type DpopBinding, type DpopDeps } from './dpop-proof-check.js'
 
 export interface MintDeps extends IssueDeps {
   auth: ClientAuthenticationDeps
   policy: PolicyEngine & { version?: () => number }
   hold: HoldDeps
   rateLimits: Pick<RateLimits, 'admitAgent'>
+  dpop: DpopDeps
 }
 
 export async function mintCapability(
@@ -60,7 +62,12 @@ export function policyRequest(agent: Agent, request: CapabilityRequest, timeMs: 
  * Authenticates the agent, then takes its rate-limit bucket. Every authentication failure is audited (reason only, never
  * the assertion) before it is answered; a rate-limit refusal is counted for the interval's summary instead.
  */
-export async function authenticate(client: ClientAuthenticationInput, deps: MintDeps): Promise<{ agent: AuthenticatedClient['cached']['agent']; assertion: Assertion }> {
+export async function authenticate(
+  client: ClientAuthenticationInput & { dpop?: string }, deps: MintDeps,
+): Promise<{ agent: AuthenticatedClient['cached']['agent']; assertion: Assertion }> {
+  // The proof is checked while the assertion is (both signatures on the thread pool); it is judged only once the
+  // agent is known, so a bad proof from an authenticated agent spends its assertion and is audited like a bad request.
+  const proof = checkDpopHeader(client.dpop, deps.dpop)
   let authenticated: AuthenticatedClient
   try {
     authenticated = await authenticateClient(client, deps.auth)
@@ -79,7 +86,29 @@ export async function authenticate(client: ClientAuthenticationInput, deps: Mint
   const { agent } = authenticated.cached
   // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
   deps.rateLimits.admitAgent(agent.id)
-  return { agent, assertion: { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs } }
+  const assertion: Assertion = { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs }
+  const dpop = await settleProof(proof, agent, assertion, deps)
+  return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop } }
+}
+
+/** The proof's verdict, or a refusal when an agent that must use DPoP sent none (its document, or `tokens.requireDpop`). */
+async function settleProof(
+  proof: ReturnType<typeof checkDpopHeader>, agent: AuthenticatedClient['cached']['agent'], assertion: Assertion, deps: MintDeps,
+): Promise<DpopBinding | undefined> {
+  const outcome = proof === undefined ? undefined : await proof
+  if (outcome !== undefined && 'binding' in outcome) return outcome.binding
+  let error: WritError
+  if (outcome !== undefined) error = outcome.error
+  else if (deps.dpop.requireAll || agent.document.require_dpop === true) {
+    error = new WritError('DPOP_PROOF_INVALID', 'this agent must send a DPoP proof', { reasons: ['dpop_proof_required'] })
+  } else {
+    return undefined
+  }
+  await commitOrThrow(deps.log, {
+    assertion,
+    audit: { type: 'token.deny', actor: { kind: 'agent', id: agent.id }, decision: { effect: 'deny', reasons: [...error.reasons] } },
+  })
+  throw error
 }
 
 /** The assertion is spent even on a malformed request: single use means single use. */

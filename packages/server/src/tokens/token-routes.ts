@@ -1,6 +1,6 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
 import { Hono, type Context } from 'hono'
-import { GRANT_TYPES, SIZE_LIMITS, TOKEN_TYPE_IDS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
+import { DPOP, DPOP_ALGORITHMS, GRANT_TYPES, SIZE_LIMITS, TOKEN_TYPE_IDS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
 import type { KeyManager } from '../keys/key-manager.js'
 import type { Logger } from '../logger.js'
@@ -45,7 +45,11 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
       deps.rateLimits.admitAddress(peer)
       const form = await readForm(c, SIZE_LIMITS.tokenEndpointBodyBytes)
       const grantType = form.get('grant_type')
-      const client = { clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion') }
+      const dpop = c.req.header('dpop')
+      const client = {
+        clientId: form.get('client_id'), assertionType: form.get('client_assertion_type'), assertion: form.get('client_assertion'),
+        ...(dpop !== undefined ? { dpop } : {}),
+      }
       let result
       if (grantType === GRANT_TYPES.tokenExchange) {
         const exchanged = await tokenExchange(client, form, peer, { ...deps.exchange, mint: deps.mint, audiences: deps.audiences })
@@ -69,7 +73,8 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
       }
       return c.json({
         access_token: result.token,
-        token_type: 'Bearer',
+        // RFC 9449 §5: a token bound to a proof key is a DPoP token, and says so.
+        token_type: result.claims.cnf ? DPOP.tokenType : 'Bearer',
         expires_in: result.claims.exp - result.claims.iat,
         authorization_details: result.claims.authorization_details,
         ...('issuedTokenType' in result ? { issued_token_type: result.issuedTokenType } : {}),
@@ -123,5 +128,6 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     authorization_details_types_supported: [WRIT_ACTION_TYPE],
     response_types_supported: [],
     writ_task_parameters_supported: ['task_id', 'step_id', 'task_purpose'],
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   }
 }

@@ -11,7 +11,7 @@ import type { IssuedTokenRow } from '../storage/token-repository.js'
 
 export interface IssuanceEntry {
   /** The authenticated assertion to consume (single use), if the request got that far. */
-  assertion?: { clientId: string; jti: string; expiresAtMs: number }
+  assertion?: { clientId: string; jti: string; expiresAtMs: number; dpop?: { jkt: string; jti: string; expiresAtMs: number } }
   /** The agent whose status and version the decision relied on. */
   agent?: { id: string; version: number }
   /** The token to record if every check passes. */
@@ -32,7 +32,7 @@ export interface IssuanceEntry {
 }
 
 export type IssuanceOutcome =
-  | 'committed' | 'assertion_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
+  | 'committed' | 'assertion_replayed' | 'dpop_proof_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
   | 'grant_revoked' | 'delegation_agent_not_active'
 
 /**
@@ -40,8 +40,11 @@ export type IssuanceOutcome =
  * and approvals, and append the audit records. The same function runs on the event loop or on the commit thread.
  */
 export async function writeIssuances(tx: IssuanceRepositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
-  const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => e.assertion
-    ? [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }] : []))
+  // A DPoP proof's jti is spent in the same store, under a key scoped by its key thumbprint (dpop-proof-check.ts).
+  const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => !e.assertion ? [] : [
+    { client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs },
+    ...(e.assertion.dpop ? [{ client_id: proofKey(e.assertion.dpop), jti: e.assertion.dpop.jti, expires_at: e.assertion.dpop.expiresAtMs }] : []),
+  ]))
   // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
   const statuses = await tx.agents.statuses([...new Set(entries.flatMap((e) => [
     ...((e.token || e.hold || e.grant) && e.agent ? [e.agent.id] : []), ...(e.delegation?.agents ?? []),
@@ -55,6 +58,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
     let outcome = judge(entry, fresh, statuses, liveGrants)
     // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
     if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
+    if (entry.assertion?.dpop) fresh.delete(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)
     if (outcome === 'committed' && entry.spendApproval && entry.token) {
       if (!(await tx.approvals.consume(entry.spendApproval.authReqId, entry.token.jti, now))) outcome = 'approval_unavailable'
     }
@@ -77,6 +81,7 @@ function judge(
   entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>, liveGrants: Set<string>,
 ): IssuanceOutcome {
   if (entry.assertion && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
+  if (entry.assertion?.dpop && !fresh.has(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)) return 'dpop_proof_replayed'
   if ((entry.token || entry.hold || entry.grant) && entry.agent) {
     const current = statuses.get(entry.agent.id)
     if (!current || current.status !== 'active') return 'agent_not_active'
@@ -94,4 +99,9 @@ function denial(event: AuditEvent, outcome: Exclude<IssuanceOutcome, 'committed'
   const { token: _token, ...rest } = event
   const type = event.type.startsWith('delegation.') ? 'delegation.deny' : 'token.deny'
   return { ...rest, type, decision: { effect: 'deny', reasons: [outcome] }, data: { ...rest.data, overturned: event.type } }
+}
+
+// INVARIANT: agent ids never start with `dpop:`, so a proof's key can never collide with an agent's assertion key.
+function proofKey(dpop: { jkt: string }): string {
+  return `dpop:${dpop.jkt}`
 }
