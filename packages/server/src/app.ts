@@ -130,7 +130,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
       },
     },
-    exchange: { verifyGrant },
+    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
