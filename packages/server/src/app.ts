@@ -100,12 +100,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
   await selfCheck.check()
   selfCheck.start(config.audit.selfCheckIntervalMs)
-  // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   // Outside issuers (workload providers, human issuers): discovery and keys are fetched on first use, then cached.
   const trust = new TrustProviders(config.trust, clock)
-  const federated = trust.hasProviders
+  const federated = trust.hasProviders || trust.humanIssuers().length > 0
     ? new FederatedClientAuthenticator({ providers: trust, agents: cache, clock, leewaySeconds: config.tokens.leewaySeconds })
     : undefined
+  // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
   const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
@@ -123,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
+      ...(federated ? { assertionGrants: federated } : {}),
       dpop: {
         clock, maxAgeSeconds: config.tokens.dpopProofMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
         requireAll: config.tokens.requireDpop,
@@ -134,7 +135,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
-    mandates: { storage, keys, clock, issuer, settings: config.delegation },
+    mandates: { storage, keys, clock, issuer, settings: config.delegation }, trust,
   })
 
   const pruner = setInterval(() => {
