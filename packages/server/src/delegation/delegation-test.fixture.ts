@@ -26,11 +26,12 @@ export async function exchangeForCapability(t: TestApp, agent: TestAgent, grant:
 }
 
 /** Grant → narrower grant for another agent (named with the RFC 8693 `audience` parameter). */
-export async function delegate(t: TestApp, agent: TestAgent, grant: string, to: string, details: WritAction[], extra: Record<string, string> = {}): Promise<Response> {
+/** `details` undefined: the request names none, so the child keeps the parent's entries. */
+export async function delegate(t: TestApp, agent: TestAgent, grant: string, to: string, details: WritAction[] | undefined, extra: Record<string, string> = {}): Promise<Response> {
   return t.token({
     grant_type: GRANT_TYPES.tokenExchange, client_id: agent.agent.id, client_assertion_type: CLIENT_ASSERTION_TYPE,
     client_assertion: await agent.assertion(), subject_token: grant, subject_token_type: TOKEN_TYPE_IDS.grant,
-    requested_token_type: TOKEN_TYPE_IDS.grant, audience: to, authorization_details: JSON.stringify(details), ...extra,
+    requested_token_type: TOKEN_TYPE_IDS.grant, audience: to, ...(details ? { authorization_details: JSON.stringify(details) } : {}), ...extra,
   })
 }
 

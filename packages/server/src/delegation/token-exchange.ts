@@ -3,13 +3,16 @@
  * `subject_token_type` and `requested_token_type`, and the parsing of its fields. The acting agent is always the
  * authenticated client (its usual `private_key_jwt` assertion); `actor_token` is not accepted.
  */
-import { TOKEN_TYPE_IDS, WritError, type GrantClaims } from '@writ/sdk'
-import { parseAuthorizationDetails, taskSchema } from '../tokens/capability.js'
+import { z } from 'zod'
+import { TOKEN_TYPE_IDS, WritError, type GrantClaims, type WritAction } from '@writ/sdk'
+import { parseAuthorizationDetails, taskSchema, writActionSchema } from '../tokens/capability.js'
 import type { ClientAuthenticationInput } from '../tokens/client-authentication.js'
 import type { IssuedCapability } from '../tokens/issue-token.js'
-import { exchangeGrant, type CapabilityExchange, type ExchangeDeps } from './exchange-grant.js'
+import { delegateGrant, type DelegateDeps, type GrantDelegation } from './delegate-grant.js'
+import { exchangeGrant, type CapabilityExchange } from './exchange-grant.js'
+import { MAX_GRANT_DETAILS } from './mandates.js'
 
-export type TokenExchangeDeps = ExchangeDeps & {
+export type TokenExchangeDeps = DelegateDeps & {
   /** Audiences a capability request may name with `resource`; the first is the default. */
   audiences: readonly string[]
 }
@@ -29,6 +32,9 @@ export async function tokenExchange(
   if (subjectType === TOKEN_TYPE_IDS.grant && (requested === undefined || requested === TOKEN_TYPE_IDS.accessToken)) {
     return { kind: 'capability', issued: await exchangeGrant(client, () => parseCapabilityExchange(form, deps.audiences), sourceIp, deps) }
   }
+  if (subjectType === TOKEN_TYPE_IDS.grant && requested === TOKEN_TYPE_IDS.grant) {
+    return { kind: 'grant', ...await delegateGrant(client, () => parseGrantDelegation(form), sourceIp, deps) }
+  }
   throw unsupported(subjectType, requested)
 }
 
@@ -46,6 +52,40 @@ export function parseCapabilityExchange(form: Map<string, string>, audiences: re
     task: parseTask(form, false),
     audience: parseAudience(form, audiences),
   }
+}
+
+export function parseGrantDelegation(form: Map<string, string>): GrantDelegation {
+  const audience = form.get('audience')
+  if (!audience || audience.length > 128) throw new WritError('REQUEST_INVALID', 'audience (the agent to delegate to, by id or name) is required')
+  const expiresIn = form.get('expires_in')
+  if (expiresIn !== undefined && !/^[1-9]\d{0,6}$/.test(expiresIn)) throw new WritError('REQUEST_INVALID', 'expires_in is a number of seconds')
+  const raw = form.get('authorization_details')
+  return {
+    subjectToken: subjectToken(form),
+    audience,
+    details: raw === undefined ? undefined : parseGrantDetails(raw),
+    taskId: parseTask(form, false).id,
+    expiresIn: expiresIn === undefined ? undefined : Number(expiresIn),
+  }
+}
+
+const grantDetailsSchema = z.array(writActionSchema).min(1).max(MAX_GRANT_DETAILS)
+
+/** A grant's `authorization_details`: one to MAX_GRANT_DETAILS `writ_action` objects, resources may be globs. */
+export function parseGrantDetails(raw: string): WritAction[] {
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details is not valid JSON')
+  }
+  const parsed = grantDetailsSchema.safeParse(value)
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => `${['authorization_details', ...i.path].join('.')}: ${i.message}`)
+    throw new WritError('AUTHORIZATION_DETAILS_INVALID', `authorization_details is invalid: ${reasons.join('; ')}`, { reasons })
+  }
+  if (JSON.stringify(parsed.data).length > 4_096) throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details exceed 4096 bytes')
+  return parsed.data as WritAction[]
 }
 
 export function subjectToken(form: Map<string, string>): string {
