@@ -6,6 +6,8 @@ import { bootstrapAdmin } from './admins/bootstrap.js'
 import { AuditSelfCheck } from './audit/audit-self-check.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config/schema.js'
+import { FederatedClientAuthenticator } from './federation/federated-client-authenticator.js'
+import { TrustProviders } from './federation/trust-providers.js'
 import { adminRoutes } from './http/admin-routes.js'
 import type { AdminEnv } from './http/admin-auth.js'
 import { publicRoutes } from './http/public-routes.js'
@@ -102,6 +104,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await selfCheck.check()
   selfCheck.start(config.audit.selfCheckIntervalMs)
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
+  // Outside issuers (workload providers, human issuers): discovery and keys are fetched on first use, then cached.
+  const trust = new TrustProviders(config.trust, clock)
+  const federated = trust.hasProviders
+    ? new FederatedClientAuthenticator({ providers: trust, agents: cache, clock, leewaySeconds: config.tokens.leewaySeconds })
+    : undefined
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
   const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
@@ -114,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       auth: {
         agents: cache, clock, audiences: [issuer, `${issuer}/oauth/token`],
         maxAgeSeconds: config.tokens.assertionMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
+        ...(federated ? { external: federated } : {}),
       },
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },

@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   TOKEN_TYPE_UNSUPPORTED: { status: 400, title: 'The token type is not supported here', oauth: 'invalid_request' },
   HUMAN_ISSUER_UNTRUSTED: { status: 400, title: 'No trusted human issuer is configured', oauth: 'invalid_grant' },
   KEY_NOT_FOUND: { status: 401, title: 'No key matches the token', oauth: 'invalid_token' },
+  EXTERNAL_TOKEN_INVALID: { status: 400, title: 'The external token is invalid or matches no identity', oauth: 'invalid_grant' },
+  TRUST_PROVIDER_UNAVAILABLE: { status: 503, title: 'A trusted identity provider cannot be reached', oauth: 'temporarily_unavailable' },
   JWKS_UNAVAILABLE: { status: 503, title: 'The key set could not be fetched', oauth: 'temporarily_unavailable' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', oauth: 'slow_down' },
   NOT_FOUND: { status: 404, title: 'No such resource', oauth: 'invalid_request' },

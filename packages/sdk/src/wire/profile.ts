@@ -18,6 +18,8 @@ export const GRANT_TYPES = {
   clientCredentials: 'client_credentials',
   ciba: 'urn:openid:params:grant-type:ciba',
   tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  /** RFC 7523 §2.1: an external JWT (a workload token or an ID-JAG) as the authorization grant. */
+  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
 } as const
 
 /** RFC 8693 token type identifiers Writ accepts as `subject_token_type` or `requested_token_type`. */
@@ -27,6 +29,12 @@ export const TOKEN_TYPE_IDS = {
   idToken: 'urn:ietf:params:oauth:token-type:id_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
 } as const
+
+/** Asymmetric algorithms accepted on tokens from trusted external issuers (never `none`, never HMAC). */
+export const EXTERNAL_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const
+
+/** `typ` of an Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant). */
+export const ID_JAG_TYP = 'oauth-id-jag+jwt'
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 

@@ -17,6 +17,17 @@ const publicJwk = z.looseObject({
   use: z.literal('sig').optional(),
 })
 
+// Claims that every verified token already satisfies or that change per token: listing them would match nothing useful.
+const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'])
+
+/** An external identity that authenticates as this agent: the provider's issuer, this `sub`, and every listed claim. */
+const federatedIdentity = z.strictObject({
+  provider: z.string().min(1).max(63).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits and . _ - only'),
+  subject: z.string().min(1).max(512),
+  claims: z.record(z.string().min(1).max(128), z.json()).optional()
+    .refine((claims) => !claims || Object.keys(claims).every((name) => !RESERVED_CLAIMS.has(name)), 'iss, sub, aud, exp, nbf, iat and jti are checked by Writ; list other claims'),
+})
+
 export const agentDocumentSchema = z.strictObject({
   name: z.string().min(1).max(63).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits and . _ - only'),
   owner: z.email(),
@@ -44,6 +55,7 @@ export const agentDocumentSchema = z.strictObject({
   }).prefault({}),
   jwks: z.strictObject({ keys: z.array(publicJwk).max(16) }).prefault({ keys: [] }),
   require_dpop: z.boolean().default(false),
+  federated_identities: z.array(federatedIdentity).max(32).default([]),
 }).superRefine((doc, ctx) => {
   const seen = new Set<string>()
   doc.capabilities.forEach((capability, index) => {

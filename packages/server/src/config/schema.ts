@@ -1,6 +1,6 @@
 /** The one configuration schema: types, defaults, validation and documentation of every setting. */
 import { z } from 'zod'
-import { DPOP, LIFETIMES } from '@writ/sdk'
+import { DPOP, EXTERNAL_TOKEN_ALGORITHMS, LIFETIMES } from '@writ/sdk'
 
 const port = z.number().int().min(0).max(65_535)
 
@@ -13,6 +13,40 @@ function bucketSettings(ratePerSecond: number, burst: number, who: string, note 
     burst: z.number().int().min(1).max(10_000_000).default(burst).describe(`Token requests of each ${who} allowed at once.`),
   }).prefault({})
 }
+
+/** An issuer URL Writ fetches discovery and keys from: https, or http on loopback only (tests, sidecars). */
+const issuerUrl = z.url().refine((value) => {
+  const url = new URL(value)
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback)
+}, 'must use https (http is allowed only on loopback)')
+
+const externalAlgorithms = z.array(z.enum(EXTERNAL_TOKEN_ALGORITHMS)).min(1).default([...EXTERNAL_TOKEN_ALGORITHMS])
+  .describe('Accepted `alg` values (asymmetric only).')
+
+const trustProviderSchema = z.strictObject({
+  name: z.string().min(1).max(63).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits and . _ - only')
+    .describe('The name identity documents use in `federated_identities[].provider`.'),
+  issuer: issuerUrl.describe('Exact `iss` of the tokens; discovery is read from `<issuer>/.well-known/openid-configuration`.'),
+  audience: z.string().min(1).max(512).describe('The `aud` the tokens must carry for Writ (exact).'),
+  kind: z.enum(['oidc', 'github-actions', 'kubernetes']).default('oidc')
+    .describe('`github-actions` and `kubernetes` also require the claim shape of those platforms\' tokens.'),
+  singleUse: z.boolean().default(false).describe('Refuse a second use of a token `jti` (the token must carry one).'),
+  maxLifetimeSeconds: z.number().int().min(60).max(86_400).default(3_600).describe('Longest accepted `exp - iat`.'),
+  algorithms: externalAlgorithms,
+})
+
+const humanIssuerSchema = z.strictObject({
+  issuer: issuerUrl.describe('Exact `iss` of the human tokens; discovery is read from `<issuer>/.well-known/openid-configuration`.'),
+  audience: z.string().min(1).max(512).describe('The `aud` human ID tokens and JWT access tokens must carry (exact). An ID-JAG must name Writ\'s issuer instead.'),
+  userClaim: z.string().min(1).max(128).default('sub').describe('The claim that names the user.'),
+  groupsClaim: z.string().min(1).max(128).optional().describe('The claim with the user\'s groups (a list of strings).'),
+  maxLifetimeSeconds: z.number().int().min(60).max(86_400).default(3_600).describe('Longest accepted `exp - iat`.'),
+  algorithms: externalAlgorithms,
+})
+
+export type TrustProviderSettings = z.infer<typeof trustProviderSchema>
+export type HumanIssuerSettings = z.infer<typeof humanIssuerSchema>
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./.writ')
@@ -108,6 +142,29 @@ export const configSchema = z.strictObject({
     auditIntervalMs: z.number().int().min(1_000).max(3_600_000).default(60_000)
       .describe('Refusals are audited as one `rate_limit.refused` summary per interval (counts per agent and address), written only when there were any.'),
   }).prefault({}),
+  trust: z.strictObject({
+    providers: z.array(trustProviderSchema).max(64).default([])
+      .describe('Identity providers whose workload tokens authenticate agents through their `federated_identities` (docs/federation.md).'),
+    humanIssuers: z.array(humanIssuerSchema).max(64).default([])
+      .describe('Identity providers whose tokens name humans: for token exchange and ID-JAG (docs/federation.md).'),
+    fetchTimeoutMs: z.number().int().min(100).max(30_000).default(3_000)
+      .describe('Timeout of each discovery or JWKS fetch; an issuer that does not answer fails closed.'),
+  }).prefault({}).superRefine((trust, ctx) => {
+    const names = new Set<string>()
+    const issuers = new Set<string>()
+    trust.providers.forEach((provider, index) => {
+      if (names.has(provider.name)) ctx.addIssue({ code: 'custom', path: ['providers', index, 'name'], message: `duplicate provider \`${provider.name}\`` })
+      // One issuer, one provider: the token's `iss` alone chooses which settings verify it.
+      if (issuers.has(provider.issuer)) ctx.addIssue({ code: 'custom', path: ['providers', index, 'issuer'], message: 'another provider has this issuer' })
+      names.add(provider.name)
+      issuers.add(provider.issuer)
+    })
+    const humans = new Set<string>()
+    trust.humanIssuers.forEach((human, index) => {
+      if (humans.has(human.issuer)) ctx.addIssue({ code: 'custom', path: ['humanIssuers', index, 'issuer'], message: 'duplicate issuer' })
+      humans.add(human.issuer)
+    })
+  }),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   }).prefault({}),

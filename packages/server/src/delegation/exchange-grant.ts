@@ -29,7 +29,7 @@ export interface CapabilityExchange {
 export async function exchangeGrant(
   client: ClientAuthenticationInput, parse: () => CapabilityExchange, sourceIp: string | undefined, deps: ExchangeDeps,
 ): Promise<IssuedCapability> {
-  const { agent, assertion } = await authenticate(client, deps.mint)
+  const { agent, assertion, federation } = await authenticate(client, deps.mint)
   const exchange = await parseSpendingAssertion(parse, agent.id, assertion, deps.mint)
   const grant = await presentedGrant(exchange.subjectToken, agent, assertion, deps)
   const refuse = (error: WritError) => refuseExchange(error, agent, assertion, deps.mint, { grant: grant.jti })
@@ -55,7 +55,7 @@ export async function exchangeGrant(
       agents: actorsOf(grant.act), depth: grant.depth, notAfter: Math.floor(grant.expiresAt / 1000),
     },
   }
-  return decideAndIssue(agent, request, assertion, sourceIp, deps.mint)
+  return decideAndIssue(agent, request, assertion, sourceIp, deps.mint, federation ? { federation } : undefined)
 }
 
 /** The verified grant, or the refusal committed (assertion spent, reason audited) and thrown. */

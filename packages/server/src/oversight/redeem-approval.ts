@@ -18,7 +18,7 @@ const SLOW_DOWN_STEP_SECONDS = 5
 export async function redeemApproval(
   client: ClientAuthenticationInput, parse: () => { authReqId: string; action?: WritAction }, sourceIp: string | undefined, deps: MintDeps,
 ): Promise<IssuedCapability> {
-  const { agent, assertion } = await authenticate(client, deps)
+  const { agent, assertion, federation } = await authenticate(client, deps)
   const poll = await parseSpendingAssertion(parse, agent.id, assertion, deps)
   const now = deps.clock.nowMs()
   const approval = await deps.hold.approvals.find(poll.authReqId)
@@ -70,6 +70,6 @@ export async function redeemApproval(
   }
   return issueToken(agent, request, { ...decision, effect: 'allow' }, assertion, context, deps, {
     spendApproval: { authReqId: approval.authReqId },
-    data: { auth_req_id: approval.authReqId, approved_by: approval.decidedBy, binding: approval.binding },
+    data: { auth_req_id: approval.authReqId, approved_by: approval.decidedBy, binding: approval.binding, ...(federation ? { federation } : {}) },
   })
 }

@@ -12,8 +12,27 @@ export interface ClientAuthenticationInput {
 
 export interface AuthenticatedClient {
   cached: CachedAgent
-  /** The assertion's jti and expiry, recorded once in the replay store with the request's outcome. */
-  assertion: { jti: string; expiresAtMs: number }
+  /**
+   * The assertion's jti and expiry, recorded once in the replay store with the request's outcome; absent for a
+   * reusable external token. `replayScope` replaces the agent id in the replay key (a provider's tokens share one).
+   */
+  assertion?: { jti: string; expiresAtMs: number; replayScope?: string }
+  /** Set when an external token authenticated the agent: what the audit record names (never the token). */
+  federation?: FederationEvidence
+}
+
+export interface FederationEvidence {
+  provider: string
+  iss: string
+  sub: string
+  jti?: string
+}
+
+/** Port: authenticates an agent by a token from a trusted outside issuer (federation/ implements it). */
+export interface ExternalClientAuthenticator {
+  /** True when the assertion names a trusted outside issuer, so it is not the agent's own private_key_jwt. */
+  handles(assertion: string): boolean
+  authenticate(clientId: string | undefined, assertion: string): Promise<AuthenticatedClient>
 }
 
 export interface ClientAuthenticationDeps {
@@ -23,12 +42,24 @@ export interface ClientAuthenticationDeps {
   audiences: readonly string[]
   maxAgeSeconds: number
   leewaySeconds: number
+  /** Workload identity federation; absent when no trust provider is configured. */
+  external?: ExternalClientAuthenticator
 }
 
 /** Thrown failures carry a machine-readable reason and, when known, the claimed agent id (for the audit record). */
 export class ClientAuthenticationError extends WritError {
-  constructor(reason: string, readonly claimedAgentId: string | undefined) {
+  /**
+   * `hideReasons`: the reason goes to the audit record only, never into the response (a federated token's mismatch
+   * would otherwise tell a prober which claim to change). `error`: answer with that error (e.g. an issuer that is down).
+   */
+  constructor(reason: string, readonly claimedAgentId: string | undefined, readonly options: { hideReasons?: boolean; error?: WritError } = {}) {
     super('CLIENT_AUTHENTICATION_FAILED', 'client authentication failed', { reasons: [reason] })
+  }
+
+  /** What the caller is told. */
+  response(): WritError {
+    if (this.options.error) return this.options.error
+    return this.options.hideReasons ? new WritError('CLIENT_AUTHENTICATION_FAILED', 'client authentication failed') : this
   }
 }
 
@@ -40,6 +71,7 @@ export async function authenticateClient(input: ClientAuthenticationInput, deps:
   if (input.assertionType !== CLIENT_ASSERTION_TYPE || !input.assertion) {
     throw new ClientAuthenticationError('client_assertion_missing', input.clientId)
   }
+  if (deps.external?.handles(input.assertion)) return deps.external.authenticate(input.clientId, input.assertion)
   let parsed: ReturnType<typeof parseAssertion>
   try {
     parsed = parseAssertion(input.assertion)

@@ -28,6 +28,8 @@ export interface Assertion {
   expiresAtMs: number
   /** The request's verified DPoP proof: the token is bound to its key, and its jti is spent with the assertion's. */
   dpop?: DpopBinding
+  /** A reusable external token (a trust provider without singleUse): nothing is spent for it, only its DPoP proof. */
+  reusable?: boolean
 }
 
 export async function issueToken(

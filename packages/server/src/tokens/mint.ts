@@ -4,7 +4,8 @@ import type { Agent } from '../agents/agent-document.js'
 import type { AuthorizationRequest, PolicyEngine } from '../policy/policy-engine.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { holdRequest, type HoldDeps } from '../oversight/hold-request.js'
-import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput } from './client-authentication.js'
+import { authenticateClient, ClientAuthenticationError, type AuthenticatedClient, type ClientAuthenticationDeps, type ClientAuthenticationInput, type FederationEvidence } from './client-authentication.js'
+import type { AssertionGrantAuthenticator } from './jwt-bearer-grant.js'
 import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
 import { checkDpopHeader, type DpopBinding, type DpopDeps } from './dpop-proof-check.js'
@@ -15,14 +16,16 @@ export interface MintDeps extends IssueDeps {
   hold: HoldDeps
   rateLimits: Pick<RateLimits, 'admitAgent'>
   dpop: DpopDeps
+  /** The RFC 7523 jwt-bearer grant's verifier (federation/); absent when no trusted issuer is configured. */
+  assertionGrants?: AssertionGrantAuthenticator
 }
 
 export async function mintCapability(
   client: ClientAuthenticationInput, parse: () => CapabilityRequest, sourceIp: string | undefined, deps: MintDeps,
 ): Promise<IssuedCapability> {
-  const { agent, assertion } = await authenticate(client, deps)
+  const { agent, assertion, federation } = await authenticate(client, deps)
   const request = await parseSpendingAssertion(parse, agent.id, assertion, deps)
-  return decideAndIssue(agent, request, assertion, sourceIp, deps)
+  return decideAndIssue(agent, request, assertion, sourceIp, deps, federation ? { federation } : undefined)
 }
 
 /**
@@ -62,15 +65,25 @@ export function policyRequest(agent: Agent, request: CapabilityRequest, timeMs: 
  * Authenticates the agent, then takes its rate-limit bucket. Every authentication failure is audited (reason only, never
  * the assertion) before it is answered; a rate-limit refusal is counted for the interval's summary instead.
  */
-export async function authenticate(
-  client: ClientAuthenticationInput & { dpop?: string }, deps: MintDeps,
-): Promise<{ agent: AuthenticatedClient['cached']['agent']; assertion: Assertion }> {
+export async function authenticate(client: ClientAuthenticationInput & { dpop?: string }, deps: MintDeps): Promise<Authenticated> {
+  return authenticateWith(() => authenticateClient(client, deps.auth), deps, client.dpop)
+}
+
+export interface Authenticated {
+  agent: AuthenticatedClient['cached']['agent']
+  assertion: Assertion
+  /** Set when an external token authenticated the agent: what its token's audit record names. */
+  federation?: FederationEvidence
+}
+
+/** authenticate() with another way to authenticate (the jwt-bearer grant's assertion): same audit, bucket and DPoP. */
+export async function authenticateWith(run: () => Promise<AuthenticatedClient>, deps: MintDeps, dpopHeader?: string): Promise<Authenticated> {
   // The proof is checked while the assertion is (both signatures on the thread pool); it is judged only once the
   // agent is known, so a bad proof from an authenticated agent spends its assertion and is audited like a bad request.
-  const proof = checkDpopHeader(client.dpop, deps.dpop)
+  const proof = checkDpopHeader(dpopHeader, deps.dpop)
   let authenticated: AuthenticatedClient
   try {
-    authenticated = await authenticateClient(client, deps.auth)
+    authenticated = await run()
   } catch (error) {
     if (!(error instanceof ClientAuthenticationError)) throw error
     const claimed = error.claimedAgentId
@@ -81,14 +94,19 @@ export async function authenticate(
         decision: { effect: 'deny', reasons: [...error.reasons] },
       },
     })
-    throw error
+    throw error.response()
   }
   const { agent } = authenticated.cached
   // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
   deps.rateLimits.admitAgent(agent.id)
-  const assertion: Assertion = { clientId: agent.id, jti: authenticated.assertion.jti, expiresAtMs: authenticated.assertion.expiresAtMs }
+  const spent = authenticated.assertion
+  // A reusable external token is not spent; the request still carries its DPoP proof through the same object.
+  const assertion: Assertion = spent
+    ? { clientId: spent.replayScope ?? agent.id, jti: spent.jti, expiresAtMs: spent.expiresAtMs }
+    : { clientId: agent.id, jti: '', expiresAtMs: 0, reusable: true }
   const dpop = await settleProof(proof, agent, assertion, deps)
-  return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop } }
+  const federation = authenticated.federation ? { federation: authenticated.federation } : {}
+  return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop }, ...federation }
 }
 
 /** The proof's verdict, or a refusal when an agent that must use DPoP sent none (its document, or `tokens.requireDpop`). */

@@ -11,7 +11,7 @@ import type { IssuedTokenRow } from '../storage/token-repository.js'
 
 export interface IssuanceEntry {
   /** The authenticated assertion to consume (single use), if the request got that far. */
-  assertion?: { clientId: string; jti: string; expiresAtMs: number; dpop?: { jkt: string; jti: string; expiresAtMs: number } }
+  assertion?: { clientId: string; jti: string; expiresAtMs: number; reusable?: boolean; dpop?: { jkt: string; jti: string; expiresAtMs: number } }
   /** The agent whose status and version the decision relied on. */
   agent?: { id: string; version: number }
   /** The token to record if every check passes. */
@@ -41,8 +41,9 @@ export type IssuanceOutcome =
  */
 export async function writeIssuances(tx: IssuanceRepositories, entries: readonly IssuanceEntry[], now: number): Promise<IssuanceOutcome[]> {
   // A DPoP proof's jti is spent in the same store, under a key scoped by its key thumbprint (dpop-proof-check.ts).
+  // A reusable external token (federation, a provider without singleUse) spends nothing of its own.
   const fresh = await tx.tokens.useAssertions(entries.flatMap((e) => !e.assertion ? [] : [
-    { client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs },
+    ...(e.assertion.reusable ? [] : [{ client_id: e.assertion.clientId, jti: e.assertion.jti, expires_at: e.assertion.expiresAtMs }]),
     ...(e.assertion.dpop ? [{ client_id: proofKey(e.assertion.dpop), jti: e.assertion.dpop.jti, expires_at: e.assertion.dpop.expiresAtMs }] : []),
   ]))
   // The authoritative status check: read inside the transaction that issues, so a committed suspension wins.
@@ -80,7 +81,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
 function judge(
   entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>, liveGrants: Set<string>,
 ): IssuanceOutcome {
-  if (entry.assertion && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
+  if (entry.assertion && !entry.assertion.reusable && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
   if (entry.assertion?.dpop && !fresh.has(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)) return 'dpop_proof_replayed'
   if ((entry.token || entry.hold || entry.grant) && entry.agent) {
     const current = statuses.get(entry.agent.id)
