@@ -115,7 +115,7 @@ function typeErrors(): string[] {
 
 describe('the examples of docs/sdk.md', () => {
   it('are all named, and this test runs each of them', () => {
-    expect(examples.map((e) => e.name).sort()).toEqual(['denied', 'gateway', 'held', 'request', 'resource-server'])
+    expect(examples.map((e) => e.name).sort()).toEqual(['denied', 'dpop', 'gateway', 'held', 'request', 'resource-server'])
   })
 
   it('type-check under the repository\'s strict settings', () => {
@@ -172,6 +172,12 @@ describe('the examples of docs/sdk.md', () => {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
     }
+  })
+
+  it('dpop: the client binds its token to a fresh key and the middleware serves it with a proof', async () => {
+    logged = []
+    await run('dpop')
+    expect(logged).toEqual(['DPoP token: 200 tests run for task T-70; bound to a key: true'])
   })
 
   it('gateway: routes on the action of a verified token and still refuses a token for another audience', async () => {

@@ -125,6 +125,20 @@ describe('writ against a running server', () => {
     expect(human.stdout).toMatch(JWT)
   })
 
+  it('token request --dpop binds the token to a key from a file, or to one made for the command, and --decode shows cnf', async () => {
+    const key = join(t.dataDir, 'sre.jwk')
+    expect((await writ('agent', 'keygen', '--out', join(t.dataDir, 'dpop'))).code).toBe(0)
+    const bound = await json<{ token_type: string; dpop_jkt: string; claims: Record<string, unknown> }>(
+      'token', 'request', '--agent', 'sre-responder', '--key', key, '--action', 'alerts.read', '--resource', 'host:web-4', '--task', 'T-45',
+      '--dpop', join(t.dataDir, 'dpop.jwk'), '--decode')
+    expect(bound.token_type).toBe('DPoP')
+    expect(bound.claims.cnf).toEqual({ jkt: bound.dpop_jkt })
+    expect(bound.dpop_jkt).toBe(JSON.parse(readFileSync(join(t.dataDir, 'dpop.jwk'), 'utf8')).kid)
+    const ephemeral = await writ('token', 'request', '--agent', 'sre-responder', '--key', key, '--action', 'alerts.read', '--resource', 'host:web-5', '--task', 'T-46', '--dpop')
+    expect(ephemeral.code, ephemeral.stderr).toBe(0)
+    expect(ephemeral.stderr).toMatch(/bound to the DPoP key [\w-]{43} \(made for this command only/)
+  })
+
   it('token request names the agent by its registered name with only the public API at hand', async () => {
     // An agent has no admin credential: an empty data directory and the public URL alone, as on the agent's own host.
     const result = await runWrit(['--data-dir', join(t.dataDir, 'nothing-here'), '--url', t.server.publicUrl, 'token', 'request',

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import {
   createAgentClient, pendingInfo, WritError,
-  type AgentClient, type ApprovalPendingInfo, type CapabilityGrant, type CapabilityRequest,
+  type AgentClient, type ApprovalPendingInfo, type CapabilityGrant, type CapabilityRequest, type DpopKey,
 } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
 import { decodeToken } from './decode-token.js'
@@ -16,6 +16,8 @@ interface AgentOptions extends GlobalOptions {
   key: string
   json?: boolean
   decode?: boolean
+  /** true: a key for this command only; a string: the private JWK file of the DPoP key. */
+  dpop?: true | string
 }
 
 interface RequestOptions extends AgentOptions {
@@ -54,6 +56,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .addOption(new Option('--access <access>', 'the access the action needs on the resource (default: inferred from the action)').choices(['read', 'write', 'delete']))
     .option('--parameters <json>', 'action parameters as a JSON object', parseParameters)
     .option('--wait [seconds]', 'when held for a human, poll until approved (at most <seconds>; default: until it expires)', parseSeconds)
+    .option('--dpop [key-file]', 'bind the token to a DPoP key (RFC 9449): the private JWK in <key-file> (e.g. from `writ agent keygen`), or a key made for this command')
     .option('--json', 'print the token response as JSON')
     .option('--decode', 'also print the decoded header and claims')
     .addHelpText('after', EXIT_CODES)
@@ -78,13 +81,14 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
       }
       const grant = await client.requestCapability(request, waitForApproval === undefined ? {} : { waitForApproval })
         .catch((error: unknown) => reportPending(error, options, ctx))
-      printGrant(grant, options, ctx, `${what} for task \`${printable(options.task)}\``)
+      printGrant(grant, options, ctx, `${what} for task \`${printable(options.task)}\``, await client.dpopKey())
     })
 
   token.command('poll <auth_req_id>')
     .description('ask once for the token of a request that was held for a human approval (CIBA poll)')
     .requiredOption('--agent <agent>', 'the agent\'s id or registered name')
     .requiredOption('--key <file>', 'the agent\'s private JWK')
+    .option('--dpop [key-file]', 'bind the token to a DPoP key (RFC 9449): the private JWK in <key-file> (e.g. from `writ agent keygen`), or a key made for this command')
     .option('--json', 'print the token response as JSON')
     .option('--decode', 'also print the decoded header and claims')
     .addHelpText('after', EXIT_CODES.replace('; its auth_req_id is printed on stdout', ' still (or poll slower)'))
@@ -92,7 +96,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
       const options = command.optsWithGlobals<AgentOptions>()
       const client = await agentClient(options)
       const grant = await client.pollApproval(authReqId).catch((error: unknown) => reportPending(error, options, ctx))
-      printGrant(grant, options, ctx, `the approved request \`${printable(authReqId)}\``)
+      printGrant(grant, options, ctx, `the approved request \`${printable(authReqId)}\``, await client.dpopKey())
     })
 
   async function agentClient(options: AgentOptions): Promise<AgentClient> {
@@ -101,7 +105,8 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     const privateKey = readPrivateKey(options.key)
     const issuer = await discoverIssuer(publicUrl, location.sources.publicUrl)
     // The token endpoint takes the agent's id or its registered name, so no admin API is needed here.
-    return createAgentClient({ issuer, agent: options.agent, privateKey })
+    const dpop = options.dpop === undefined ? undefined : options.dpop === true ? true : readPrivateKey(options.dpop)
+    return createAgentClient({ issuer, agent: options.agent, privateKey, ...(dpop !== undefined ? { dpop } : {}) })
   }
 }
 
@@ -124,16 +129,20 @@ function reportPending(error: unknown, options: AgentOptions, ctx: CliContext): 
   throw new CommandExit(EXIT_PENDING)
 }
 
-function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliContext, what: string): void {
+function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliContext, what: string, dpopKey: DpopKey | undefined): void {
   // Printing the token is deliberate: the user asked for it with the agent's own key, to try it against a resource.
   const decoded = options.decode ? decodeToken(grant.accessToken) : undefined
   if (options.json) {
     return ctx.out(formatJson({
       access_token: grant.accessToken, token_type: grant.tokenType, expires_in: grant.expiresIn,
-      authorization_details: grant.authorizationDetails, ...decoded,
+      authorization_details: grant.authorizationDetails, ...(dpopKey ? { dpop_jkt: dpopKey.jkt } : {}), ...decoded,
     }))
   }
   ctx.err(`issued: ${what}; expires in ${grant.expiresIn} s`)
+  if (dpopKey) {
+    // A key made for this command dies with it: the token is then usable by nobody, which is only good for a look.
+    ctx.err(`bound to the DPoP key ${dpopKey.jkt}${options.dpop === true ? ' (made for this command only; pass --dpop <key-file> to keep using the token)' : ''}`)
+  }
   ctx.out(grant.accessToken)
   if (decoded) {
     ctx.out(`header ${formatJson(decoded.header)}`)

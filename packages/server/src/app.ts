@@ -7,6 +7,7 @@ import { AuditSelfCheck } from './audit/audit-self-check.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config/schema.js'
 import { FederatedClientAuthenticator } from './federation/federated-client-authenticator.js'
+import { OidcHumanTokenVerifier } from './federation/oidc-human-token-verifier.js'
 import { TrustProviders } from './federation/trust-providers.js'
 import { adminRoutes } from './http/admin-routes.js'
 import type { AdminEnv } from './http/admin-auth.js'
@@ -26,6 +27,7 @@ import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { normaliseTokenEndpoints } from './tokens/dpop-proof-check.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
 import { grantVerifier } from './delegation/verify-grant.js'
+import type { HumanTokenVerifier } from './delegation/human-token-verifier.js'
 
 export interface AppOptions {
   config: Config
@@ -40,6 +42,8 @@ export interface AppOptions {
   keys?: KeyManager
   policy?: PolicyEngine
   remoteAddress?: (c: Context) => string | undefined
+  /** Overrides for tests: verifies humans' tokens for delegation; by default `trust.humanIssuers` (federation/). */
+  humanTokens?: HumanTokenVerifier
 }
 
 export interface App {
@@ -105,6 +109,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const federated = trust.hasProviders || trust.humanIssuers().length > 0
     ? new FederatedClientAuthenticator({ providers: trust, agents: cache, clock, leewaySeconds: config.tokens.leewaySeconds })
     : undefined
+  // With no human issuer configured the token exchange trusts no human token (fail closed).
+  const humanTokens = options.humanTokens ?? (trust.humanIssuers().length > 0
+    ? new OidcHumanTokenVerifier({ trust, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
+    : undefined)
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
@@ -131,7 +139,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
       },
     },
-    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth },
+    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens, settings: config.delegation },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,

@@ -1,5 +1,5 @@
 /** The agent's side of Writ: discover the token endpoint, authenticate with a client assertion, ask for one capability, wait for a human when held. */
-import type { JsonWebKey } from 'node:crypto'
+import type { JsonWebKey, KeyObject } from 'node:crypto'
 import { WritError } from '../errors/writ-error.js'
 import {
   CLIENT_ASSERTION_TYPE,
@@ -9,6 +9,7 @@ import {
   type WritAction,
 } from '../wire/profile.js'
 import { signClientAssertion } from './client-assertion.js'
+import { createDpopKey, dpopRequestHeaders, signDpopProof, type DpopKey } from './dpop-key.js'
 import { checkWaitOptions, waitForApproval, type WaitForApprovalOptions } from './wait-for-approval.js'
 
 export { pendingInfo, type ApprovalPendingInfo, type WaitForApprovalOptions } from './wait-for-approval.js'
@@ -36,6 +37,11 @@ export interface AgentClientOptions {
   now?: () => number
   /** Waits between approval polls; for tests, which must not wait real seconds. */
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Proof of possession (RFC 9449): `true` generates an Ed25519 key for this client; a private KeyObject or JWK, or a
+   * DpopKey, uses that key. Every token request then carries a DPoP proof and every token is bound to the key.
+   */
+  dpop?: boolean | DpopKey | KeyObject | JsonWebKey
 }
 
 export interface CapabilityRequest {
@@ -53,6 +59,7 @@ export interface CapabilityRequest {
 
 export interface CapabilityGrant {
   accessToken: string
+  /** `DPoP` for a token bound to the client's DPoP key, else `Bearer`. */
   tokenType: string
   expiresIn: number
   authorizationDetails: WritAction[]
@@ -77,6 +84,13 @@ export interface AgentClient {
    * authenticate); a token that maps to no agent throws EXTERNAL_TOKEN_INVALID.
    */
   requestCapabilityWithAssertion(request: CapabilityRequest, options?: { assertion?: string }): Promise<CapabilityGrant>
+  /**
+   * The headers that present `grant` to a resource server: `Authorization: Bearer …`, or for a DPoP-bound token
+   * `Authorization: DPoP …` with a fresh `DPoP` proof for this method and URL (the URL the resource server is reached at).
+   */
+  authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>>
+  /** The client's DPoP key, when it uses one (its `jkt` is the `cnf.jkt` of its tokens). */
+  dpopKey(): Promise<DpopKey | undefined>
 }
 
 const REQUEST_TIMEOUT_MS = 10_000
@@ -88,6 +102,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   const sleep = options.sleep ?? realSleep
   const metadataUrl = `${options.issuer.replace(/\/$/, '')}/.well-known/oauth-authorization-server`
   let metadata: Promise<AuthorizationServerMetadata> | undefined
+  const dpopKey = dpopKeyOf(options.dpop)
 
   function discover(): Promise<AuthorizationServerMetadata> {
     // A failed discovery is not cached, so the next request tries again.
@@ -114,14 +129,16 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return post({ ...fields, client_id: agent, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion() })
   }
 
+  /** Posts one token request, with a DPoP proof when the client binds its tokens. */
   async function post(fields: Record<string, string>): Promise<CapabilityGrant> {
     const { token_endpoint: tokenEndpoint } = await discover()
     const form = new URLSearchParams(fields)
-    const response = await send(fetchImpl, tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form.toString(),
-    })
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
+    const key = await dpopKey
+    if (key !== undefined) {
+      headers.dpop = await signDpopProof(key, { htm: 'POST', htu: tokenEndpoint, ...(options.now !== undefined && { now: options.now }) })
+    }
+    const response = await send(fetchImpl, tokenEndpoint, { method: 'POST', headers, body: form.toString() })
     const body = await readJson(response)
     if (response.status !== 200) throw WritError.fromResponse(response.status, body)
     return toGrant(body)
@@ -152,7 +169,24 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return post({ grant_type: GRANT_TYPES.jwtBearer, assertion, client_id: agent, ...requestFields(request) })
   }
 
-  return { requestCapability, pollApproval, requestCapabilityWithAssertion }
+  async function authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>> {
+    if (grant.tokenType.toLowerCase() !== 'dpop') return { authorization: `Bearer ${grant.accessToken}` }
+    const key = await dpopKey
+    if (key === undefined) throw new TypeError('a DPoP-bound grant needs the client\'s DPoP key')
+    return dpopRequestHeaders(key, grant.accessToken, { ...request, ...(options.now !== undefined && { now: options.now }) })
+  }
+
+  return { requestCapability, pollApproval, requestCapabilityWithAssertion, authorizationHeaders, dpopKey: async () => dpopKey }
+}
+
+function dpopKeyOf(option: AgentClientOptions['dpop']): Promise<DpopKey> | undefined {
+  if (option === undefined || option === false) return undefined
+  const key = option === true ? createDpopKey()
+    : typeof option === 'object' && 'jkt' in option && 'privateKey' in option ? Promise.resolve(option as DpopKey)
+      : createDpopKey(option as KeyObject | JsonWebKey)
+  // A bad key surfaces (TypeError) at the first request that needs it, not as an unhandled rejection before.
+  key.catch(() => undefined)
+  return key
 }
 
 function agentOf(options: AgentClientOptions): string {

@@ -1,12 +1,14 @@
 /** The resource server's capability-token verifier: parse strictly, verify the signature, then check the claims. */
 import type { JsonWebKey } from 'node:crypto'
 import { WritError } from '../errors/writ-error.js'
-import { LIFETIMES, SIGNING_ALGORITHMS, TOKEN_TYPES, type CapabilityClaims, type WritAction } from '../wire/profile.js'
+import { DPOP, LIFETIMES, SIGNING_ALGORITHMS, TOKEN_TYPES, type CapabilityClaims, type WritAction } from '../wire/profile.js'
 import { checkCapabilityClaims, type ClaimRules } from './capability-claims.js'
 import { createCompactJwsParser, type JwsHeader } from './compact-jws.js'
 import { createRemoteKeyResolver, createStaticKeyResolver, type KeyResolver } from './key-resolver.js'
 import { keyTypeForAlgorithm, verifyWithKeyType } from './signature.js'
 import { systemNowSeconds } from '../clock.js'
+import { accessTokenHash, checkDpopClaims, createDpopProofParser, normaliseHtu, proofInvalid } from './dpop-proof.js'
+import { createMemoryDpopReplayCache, type DpopReplayCache } from './dpop-replay-cache.js'
 
 export interface CapabilityVerifierOptions {
   /** Writ's issuer identifier, compared with `iss` as an exact string. */
@@ -25,10 +27,29 @@ export interface CapabilityVerifierOptions {
   isRevoked?: (iss: string, jti: string, claims: CapabilityClaims) => boolean | Promise<boolean>
   /** Current time in epoch seconds; for tests. */
   now?: () => number
+  /** DPoP (RFC 9449) proofs of bound tokens: how old a proof may be, and where its jtis are remembered. */
+  dpop?: {
+    /** Oldest accepted proof `iat`, in seconds; default 60, at most 300. */
+    maxAgeSeconds?: number
+    /** Default: an in-process cache of 100,000 proofs. Several instances of one resource server should share one. */
+    replayCache?: DpopReplayCache
+  }
+}
+
+/** How the token arrived: what a DPoP-bound token is checked against (RFC 9449 §7). */
+export interface PresentedRequest {
+  /** The Authorization scheme the token came with: `DPoP` or `Bearer` (case-insensitive). */
+  scheme: string
+  /** The request's `DPoP` header, when it had one. */
+  proof?: string | undefined
+  /** The request's method, as the client sent it. */
+  method: string
+  /** The request's absolute URL as the client addressed it (this server's public origin and the path). */
+  url: string
 }
 
 export interface VerifiedCapability {
-  /** Verified claims. When `claims.cnf` is present the token is DPoP-bound and the caller must check the proof. */
+  /** Verified claims. When `claims.cnf` is present the token is DPoP-bound and its proof has been checked. */
   claims: CapabilityClaims
   header: Readonly<JwsHeader>
   action: WritAction
@@ -55,7 +76,7 @@ export interface CapabilityVerifier {
    * Verifies `token` and that it grants `expected`. The expectation is a required argument, so a resource server
    * cannot forget it: a token for another action or resource fails with TOKEN_SCOPE_MISMATCH (403 insufficient_scope).
    */
-  verify(token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE): Promise<VerifiedCapability>
+  verify(token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE, request?: PresentedRequest): Promise<VerifiedCapability>
 }
 
 const MAX_KID_LENGTH = 256
@@ -68,8 +89,43 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
     ? createRemoteKeyResolver(settings.jwksUrl)
     : createStaticKeyResolver((options.jwks as { keys: readonly JsonWebKey[] }).keys)
   const isRevoked = options.isRevoked
+  const parseProof = createDpopProofParser()
+  const replayCache = options.dpop?.replayCache ?? createMemoryDpopReplayCache()
+  const { leewaySeconds } = settings.rules
 
-  async function verify(token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE): Promise<VerifiedCapability> {
+  /** RFC 9449 §7: a bound token is good only with a proof by its key, for this request and this token. */
+  async function checkBinding(token: string, claims: CapabilityClaims, request: PresentedRequest | undefined): Promise<void> {
+    const scheme = request?.scheme.toLowerCase()
+    if (claims.cnf === undefined) {
+      // A DPoP scheme promises a bound token; an unbound one there is a downgrade or a mix-up.
+      if (scheme === 'dpop') throw invalid('the token is not DPoP-bound', 'token_not_bound')
+      return
+    }
+    // The whole point of binding: a copied token string alone is worth nothing.
+    if (request === undefined) throw proofInvalid('a DPoP-bound token needs a DPoP proof', 'dpop_proof_missing')
+    if (scheme !== 'dpop') throw invalid('a DPoP-bound token was presented as a Bearer token', 'dpop_bound_token_as_bearer')
+    if (request.proof === undefined || request.proof.length === 0) throw proofInvalid('a DPoP-bound token needs a DPoP proof', 'dpop_proof_missing')
+    if (request.proof.includes(',') || request.proof.includes(' ')) throw proofInvalid('more than one DPoP proof was sent', 'dpop_header_repeated')
+    const found = parseProof(request.proof)
+    const proof = found instanceof Promise ? await found : found
+    if (!verifyWithKeyType(proof.key.keyType, proof.key.key, proof.signingInput, proof.signature)) {
+      throw proofInvalid('the DPoP proof signature is invalid', 'dpop_signature_invalid')
+    }
+    const htu = normaliseHtu(request.url)
+    if (htu === undefined) throw new TypeError('request.url must be an absolute http(s) url')
+    const current = now()
+    const { jti, iat } = checkDpopClaims(proof.claims, {
+      htm: request.method, htus: [htu], now: current, maxAgeSeconds: settings.dpopMaxAgeSeconds, leewaySeconds, ath: accessTokenHash(token),
+    })
+    // DPOP-13: the proof key must be the key the token was bound to.
+    if (proof.key.jkt !== claims.cnf.jkt) throw proofInvalid('the DPoP proof is signed by another key than the token is bound to', 'dpop_key_mismatch')
+    const fresh = await replayCache.use(`${proof.key.jkt} ${jti}`, Math.max(iat, current) + settings.dpopMaxAgeSeconds, current)
+    if (!fresh) throw proofInvalid('the DPoP proof was already used', 'dpop_proof_replayed')
+  }
+
+  async function verify(
+    token: string, expected: ExpectedCapability | typeof CALLER_CHECKS_SCOPE, request?: PresentedRequest,
+  ): Promise<VerifiedCapability> {
     // Fail closed on a programmer mistake before looking at the token: a missing expectation never means "any".
     if (expected !== CALLER_CHECKS_SCOPE) checkExpectation(expected)
     // Everything before the signature check is crypto-free and touches no network, file or store.
@@ -94,6 +150,8 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
       if (action.action !== expected.action) throw scopeMismatch('the token does not grant this action', 'action_mismatch')
       if (action.resource !== expected.resource) throw scopeMismatch('the token does not grant this resource', 'resource_mismatch')
     }
+    // Unbound tokens without a request description skip the DPoP step entirely (the common Bearer hot path).
+    if (verified.cnf !== undefined || request !== undefined) await checkBinding(token, verified, request)
     if (isRevoked !== undefined && (await askRevoked(isRevoked, verified))) {
       throw new WritError('TOKEN_REVOKED', 'the token has been revoked', { reasons: ['jti_revoked'] })
     }
@@ -118,6 +176,7 @@ async function askRevoked(
 }
 
 interface Settings {
+  dpopMaxAgeSeconds: number
   algorithms: readonly string[]
   rules: ClaimRules
   jwksUrl: URL | undefined
@@ -153,13 +212,20 @@ function checkOptions(options: CapabilityVerifierOptions): Settings {
   }
   if (options.isRevoked !== undefined && typeof options.isRevoked !== 'function') throw new TypeError('isRevoked must be a function')
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function')
+  const dpopMaxAgeSeconds = options.dpop?.maxAgeSeconds ?? DPOP.maxAgeSeconds
+  if (!Number.isInteger(dpopMaxAgeSeconds) || dpopMaxAgeSeconds <= 0 || dpopMaxAgeSeconds > DPOP.maxAgeSecondsMax) {
+    throw new TypeError(`dpop.maxAgeSeconds must be an integer between 1 and ${DPOP.maxAgeSecondsMax}`)
+  }
+  if (options.dpop?.replayCache !== undefined && typeof options.dpop.replayCache.use !== 'function') {
+    throw new TypeError('dpop.replayCache must have a use() method')
+  }
   let jwksUrl: URL | undefined
   if (typeof options.jwks === 'string' || options.jwks instanceof URL) {
     jwksUrl = checkJwksUrl(options.jwks)
   } else if (options.jwks === null || typeof options.jwks !== 'object' || !Array.isArray(options.jwks.keys)) {
     throw new TypeError('jwks must be a URL, a URL string or an object with a keys array')
   }
-  return { algorithms: [...algorithms], rules: { issuer: options.issuer, audiences: [...audiences], leewaySeconds, maxLifetimeSeconds }, jwksUrl }
+  return { dpopMaxAgeSeconds, algorithms: [...algorithms], rules: { issuer: options.issuer, audiences: [...audiences], leewaySeconds, maxLifetimeSeconds }, jwksUrl }
 }
 
 function checkJwksUrl(value: string | URL): URL {
