@@ -26,6 +26,7 @@ import { IssuanceLog, transactionWriter } from './tokens/issuance-log.js'
 import { normaliseTokenEndpoints } from './tokens/dpop-proof-check.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
 import { grantVerifier } from './delegation/verify-grant.js'
+import type { HumanTokenVerifier } from './delegation/human-token-verifier.js'
 
 export interface AppOptions {
   config: Config
@@ -40,6 +41,8 @@ export interface AppOptions {
   keys?: KeyManager
   policy?: PolicyEngine
   remoteAddress?: (c: Context) => string | undefined
+  /** Verifies humans' tokens for delegation (federation/, `trust.humanIssuers`); absent, no human issuer is trusted. */
+  humanTokens?: HumanTokenVerifier
 }
 
 export interface App {
@@ -130,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
       },
     },
-    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth },
+    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens: options.humanTokens, settings: config.delegation },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,

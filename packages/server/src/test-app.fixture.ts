@@ -40,11 +40,11 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export async function createTestApp(options: { config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress'] } = {}): Promise<TestApp> {
+export async function createTestApp(options: { config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress']; humanTokens?: AppOptions['humanTokens'] } = {}): Promise<TestApp> {
   const clock = fixedClock(START_MS)
   const config = loadConfig({ flags: (options.config ?? {}) as Record<string, unknown> })
   const storage = options.storage ?? await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' })
-  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}) })
+  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}), ...(options.humanTokens ? { humanTokens: options.humanTokens } : {}) })
   const adminToken = app.bootstrapCredential as string
 
   const admin = (method: string, path: string, body?: unknown) => Promise.resolve(app.adminApp.request(path, {

@@ -129,7 +129,7 @@ export const configSchema = z.strictObject({
     maxDepth: z.number().int().min(1).max(8).default(3)
       .describe('Most agents in a delegation chain (the agent a human delegated to counts 1); a sub-delegation beyond it is refused.'),
     grantTtlSeconds: z.number().int().min(60).max(LIFETIMES.grantMax).default(3_600)
-      .describe("Lifetime of a grant issued for a human's token (never past the human token's own expiry) and of a mandate given no `until`."),
+      .describe("Lifetime (and longest requested lifetime) of a grant issued for a human's token, and the lifetime of a mandate given no `until`."),
     maxGrantSeconds: z.number().int().min(60).max(LIFETIMES.grantMax).default(86_400)
       .describe('Longest lifetime of any delegation grant, a mandate included; the profile caps it at 7 days.'),
   }).prefault({}),

@@ -10,9 +10,10 @@ import type { ClientAuthenticationInput } from '../tokens/client-authentication.
 import type { IssuedCapability } from '../tokens/issue-token.js'
 import { delegateGrant, type DelegateDeps, type GrantDelegation } from './delegate-grant.js'
 import { exchangeGrant, type CapabilityExchange } from './exchange-grant.js'
+import { exchangeHumanToken, type HumanExchangeDeps, type HumanTokenExchange } from './exchange-human-token.js'
 import { MAX_GRANT_DETAILS } from './mandates.js'
 
-export type TokenExchangeDeps = DelegateDeps & {
+export type TokenExchangeDeps = DelegateDeps & Pick<HumanExchangeDeps, 'humanTokens' | 'settings'> & {
   /** Audiences a capability request may name with `resource`; the first is the default. */
   audiences: readonly string[]
 }
@@ -31,6 +32,10 @@ export async function tokenExchange(
   }
   if (subjectType === TOKEN_TYPE_IDS.grant && (requested === undefined || requested === TOKEN_TYPE_IDS.accessToken)) {
     return { kind: 'capability', issued: await exchangeGrant(client, () => parseCapabilityExchange(form, deps.audiences), sourceIp, deps) }
+  }
+  if ((subjectType === TOKEN_TYPE_IDS.idToken || subjectType === TOKEN_TYPE_IDS.jwt) && requested === TOKEN_TYPE_IDS.grant) {
+    const kind = subjectType === TOKEN_TYPE_IDS.idToken ? 'id_token' : 'jwt'
+    return { kind: 'grant', ...await exchangeHumanToken(client, () => parseHumanTokenExchange(form, kind), sourceIp, deps) }
   }
   if (subjectType === TOKEN_TYPE_IDS.grant && requested === TOKEN_TYPE_IDS.grant) {
     return { kind: 'grant', ...await delegateGrant(client, () => parseGrantDelegation(form), sourceIp, deps) }
@@ -54,18 +59,34 @@ export function parseCapabilityExchange(form: Map<string, string>, audiences: re
   }
 }
 
+export function parseHumanTokenExchange(form: Map<string, string>, kind: 'id_token' | 'jwt'): HumanTokenExchange {
+  const raw = form.get('authorization_details')
+  if (raw === undefined) throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details (what the human delegates) is required')
+  return {
+    subjectToken: subjectToken(form),
+    kind,
+    details: parseGrantDetails(raw),
+    task: parseTask(form, true) as HumanTokenExchange['task'],
+    expiresIn: parseExpiresIn(form),
+  }
+}
+
+function parseExpiresIn(form: Map<string, string>): number | undefined {
+  const expiresIn = form.get('expires_in')
+  if (expiresIn !== undefined && !/^[1-9]\d{0,6}$/.test(expiresIn)) throw new WritError('REQUEST_INVALID', 'expires_in is a number of seconds')
+  return expiresIn === undefined ? undefined : Number(expiresIn)
+}
+
 export function parseGrantDelegation(form: Map<string, string>): GrantDelegation {
   const audience = form.get('audience')
   if (!audience || audience.length > 128) throw new WritError('REQUEST_INVALID', 'audience (the agent to delegate to, by id or name) is required')
-  const expiresIn = form.get('expires_in')
-  if (expiresIn !== undefined && !/^[1-9]\d{0,6}$/.test(expiresIn)) throw new WritError('REQUEST_INVALID', 'expires_in is a number of seconds')
   const raw = form.get('authorization_details')
   return {
     subjectToken: subjectToken(form),
     audience,
     details: raw === undefined ? undefined : parseGrantDetails(raw),
     taskId: parseTask(form, false).id,
-    expiresIn: expiresIn === undefined ? undefined : Number(expiresIn),
+    expiresIn: parseExpiresIn(form),
   }
 }
 

@@ -118,6 +118,7 @@ function fullContext(request: AuthorizationRequest, facts: BoundaryFacts, time: 
     time: time as unknown as Record<string, CedarValueJson>,
     task,
     delegation_depth: request.delegationDepth ?? 0,
+    delegating: request.delegating === true,
     risk_level: facts.riskLevel,
     access_type: facts.accessType,
   }

@@ -50,6 +50,7 @@ const SCHEMA_HEAD = `namespace Writ {
     task: Task,
     step_id?: String,          // the plan step, when given
     delegation_depth: Long,    // hops between the delegating human and this agent; 0 when not delegated
+    delegating: Bool,          // true while a human delegates this action to the agent; false when the agent acts
     risk_level: String,        // the agent's declared risk level for this capability
     access_type: String,       // read | write | delete: as the request states it, else inferred from the action id
     human?: Human,             // the delegating human, when there is one

@@ -21,6 +21,11 @@ export interface AuthorizationRequest {
   human?: { id: string; groups: string[] }
   /** Hops between the human and this agent; 0 when not delegated. */
   delegationDepth?: number
+  /**
+   * True when the request is a human delegating this action on this resource (a glob) to the agent, not the agent
+   * acting: the same policies decide both, and this tells them apart (Cedar's `context.delegating`).
+   */
+  delegating?: boolean
 }
 
 export interface Decision {
