@@ -31,7 +31,13 @@ export interface AgentClientOptions {
   /** The agent's id; the older spelling of `agent`. Give exactly one of the two. */
   agentId?: string
   /** The agent's Ed25519 (OKP) or P-256 (EC) private JWK, optionally with `kid`. It never leaves the process. */
-  privateKey: JsonWebKey
+  privateKey?: JsonWebKey
+  /**
+   * Instead of `privateKey`: a token the agent's platform issues for it (a GitHub Actions OIDC token, a Kubernetes
+   * service-account token), sent as its client assertion; Writ maps it through the document's `federated_identities`
+   * (docs/federation.md). Called for every request, so it can return a fresh token each time. Give exactly one of the two.
+   */
+  externalToken?: () => string | Promise<string>
   fetch?: typeof fetch
   /** Current time in epoch seconds; for tests. */
   now?: () => number
@@ -79,6 +85,12 @@ export interface AgentClient {
    */
   pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant>
   /**
+   * The RFC 7523 jwt-bearer grant: `assertion` (by default the `externalToken`) is the grant itself, with no client
+   * assertion; `client_id` names this agent. A held request throws APPROVAL_PENDING (poll it with a client that can
+   * authenticate); a token that maps to no agent throws EXTERNAL_TOKEN_INVALID.
+   */
+  requestCapabilityWithAssertion(request: CapabilityRequest, options?: { assertion?: string }): Promise<CapabilityGrant>
+  /**
    * The headers that present `grant` to a resource server: `Authorization: Bearer …`, or for a DPoP-bound token
    * `Authorization: DPoP …` with a fresh `DPoP` proof for this method and URL (the URL the resource server is reached at).
    */
@@ -116,25 +128,34 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return metadata
   }
 
-  /** Posts one token request, authenticated with a fresh client assertion (Writ accepts each one exactly once). */
-  async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
-    return toGrant(await post(fields))
-  }
-
-  async function post(fields: Record<string, string>): Promise<unknown> {
-    const { token_endpoint: tokenEndpoint } = await discover()
-    const assertion = await signClientAssertion({
-      privateKey: options.privateKey,
+  /** The client assertion: a fresh private_key_jwt (Writ accepts each one exactly once), or the platform's token. */
+  async function clientAssertion(): Promise<string> {
+    if (options.externalToken !== undefined) return externalToken(options.externalToken)
+    return signClientAssertion({
+      privateKey: options.privateKey as JsonWebKey,
       agentId: agent,
       audience: options.issuer,
       ...(options.now !== undefined && { now: options.now }),
     })
-    const form = new URLSearchParams({
-      ...fields,
-      client_id: agent,
-      client_assertion_type: CLIENT_ASSERTION_TYPE,
-      client_assertion: assertion,
-    })
+  }
+
+  /** Posts one token request, authenticated with a client assertion. */
+  async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
+    return toGrant(await authenticatedPost(fields))
+  }
+
+  async function authenticatedPost(fields: Record<string, string>): Promise<unknown> {
+    return postRaw({ ...fields, client_id: agent, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion() })
+  }
+
+  async function post(fields: Record<string, string>): Promise<CapabilityGrant> {
+    return toGrant(await postRaw(fields))
+  }
+
+  /** Posts one token request, with a DPoP proof when the client binds its tokens; the answer's body. */
+  async function postRaw(fields: Record<string, string>): Promise<unknown> {
+    const { token_endpoint: tokenEndpoint } = await discover()
+    const form = new URLSearchParams(fields)
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
     const key = await dpopKey
     if (key !== undefined) {
@@ -156,14 +177,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   async function requestCapability(request: CapabilityRequest, requestOptions: RequestCapabilityOptions = {}): Promise<CapabilityGrant> {
     const wait = requestOptions.waitForApproval
     if (wait !== undefined) checkWaitOptions(wait)
-    const fields: Record<string, string> = {
-      grant_type: GRANT_TYPES.clientCredentials,
-      authorization_details: JSON.stringify([actionDetail(request)]),
-      task_id: request.taskId,
-    }
-    if (request.stepId !== undefined) fields.step_id = request.stepId
-    if (request.taskPurpose !== undefined) fields.task_purpose = request.taskPurpose
-    if (request.audience !== undefined) fields.resource = request.audience
+    const fields: Record<string, string> = { grant_type: GRANT_TYPES.clientCredentials, ...requestFields(request) }
     return withWait(() => token(fields), wait, request)
   }
 
@@ -182,6 +196,12 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return withWait(() => token(fields), wait, { ...request, taskId: request.taskId ?? '' })
   }
 
+  async function requestCapabilityWithAssertion(request: CapabilityRequest, grantOptions: { assertion?: string } = {}): Promise<CapabilityGrant> {
+    const assertion = grantOptions.assertion ?? (options.externalToken !== undefined ? await externalToken(options.externalToken) : undefined)
+    if (typeof assertion !== 'string' || assertion.length === 0) throw new TypeError('an assertion (or the externalToken option) is required')
+    return post({ grant_type: GRANT_TYPES.jwtBearer, assertion, client_id: agent, ...requestFields(request) })
+  }
+
   async function authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>> {
     if (grant.tokenType.toLowerCase() !== 'dpop') return { authorization: `Bearer ${grant.accessToken}` }
     const key = await dpopKey
@@ -190,9 +210,9 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   }
 
   return {
-    requestCapability, pollApproval, authorizationHeaders, dpopKey: async () => dpopKey, exchangeGrant,
-    delegateGrant: async (request) => toDelegationGrant(await post(delegateFields(request))),
-    exchangeHumanToken: async (request) => toDelegationGrant(await post(humanExchangeFields(request))),
+    requestCapability, pollApproval, requestCapabilityWithAssertion, authorizationHeaders, dpopKey: async () => dpopKey, exchangeGrant,
+    delegateGrant: async (request) => toDelegationGrant(await authenticatedPost(delegateFields(request))),
+    exchangeHumanToken: async (request) => toDelegationGrant(await authenticatedPost(humanExchangeFields(request))),
   }
 }
 
@@ -207,10 +227,27 @@ function dpopKeyOf(option: AgentClientOptions['dpop']): Promise<DpopKey> | undef
 }
 
 function agentOf(options: AgentClientOptions): string {
+  if ((options.privateKey === undefined) === (options.externalToken === undefined)) throw new TypeError('give privateKey or externalToken, exactly one')
   if (options.agent !== undefined && options.agentId !== undefined) throw new TypeError('give agent or agentId, not both')
   const agent = options.agent ?? options.agentId
   if (typeof agent !== 'string' || agent.length === 0) throw new TypeError('agent must be a non-empty string (the agent id or name)')
   return agent
+}
+
+/** The form fields of a capability request, the same for every grant type that asks for one. */
+function requestFields(request: CapabilityRequest): Record<string, string> {
+  const fields: Record<string, string> = { authorization_details: JSON.stringify([actionDetail(request)]), task_id: request.taskId }
+  if (request.stepId !== undefined) fields.step_id = request.stepId
+  if (request.taskPurpose !== undefined) fields.task_purpose = request.taskPurpose
+  if (request.audience !== undefined) fields.resource = request.audience
+  return fields
+}
+
+/** The platform's token, checked to be a non-empty string before it is sent. */
+async function externalToken(get: () => string | Promise<string>): Promise<string> {
+  const token = await get()
+  if (typeof token !== 'string' || token.length === 0) throw new TypeError('externalToken must return a non-empty string')
+  return token
 }
 
 function actionDetail(request: CapabilityRequest): Record<string, unknown> {

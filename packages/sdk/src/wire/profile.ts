@@ -130,6 +130,8 @@ export interface GrantClaims {
   exp: number
   jti: string
   parent?: string
+  /** RFC 9449: the grant is usable only with a DPoP proof by this key (set when its `may_act` agent proved one). */
+  cnf?: { jkt: string }
 }
 
 /** RFC 8414 metadata fields Writ publishes. */

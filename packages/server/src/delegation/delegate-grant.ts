@@ -14,6 +14,7 @@ import { coveringEntry } from './attenuation.js'
 import { presentedGrant, refuseExchange, type ExchangeDeps } from './exchange-grant.js'
 import { actorsOf, nestActor, newGrant, type Grant } from './grant.js'
 import { issueGrant, type IssuedGrant } from './issue-grant.js'
+import { grantBindingRefusal } from './grant-binding.js'
 
 export interface DelegateDeps extends ExchangeDeps {
   agents: Pick<AgentCache, 'get' | 'getByName'>
@@ -41,6 +42,8 @@ export async function delegateGrant(
     refuseExchange(new WritError(code, detail, { reasons: [reason] }), agent, assertion, deps.mint, { grant: parent.jti, requested: 'grant' })
 
   if (parent.mayAct !== agent.id) return refuse('GRANT_INVALID', 'the delegation grant names another agent', 'may_act_mismatch')
+  const unbound = grantBindingRefusal(parent, assertion)
+  if (unbound !== undefined) return refuseExchange(unbound, agent, assertion, deps.mint, { grant: parent.jti, requested: 'grant' })
   if (request.taskId !== undefined && request.taskId !== parent.task.id) return refuse('GRANT_SCOPE_EXCEEDED', 'the delegation grant is for another task', 'task_mismatch')
   const delegate = (await deps.agents.get(request.audience)) ?? (await deps.agents.getByName(request.audience))
   if (!delegate) return refuse('GRANT_INVALID', `agent \`${request.audience.slice(0, 128)}\` does not exist`, 'delegate_unknown')

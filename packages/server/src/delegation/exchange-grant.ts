@@ -12,6 +12,7 @@ import { commitOrThrow, type Assertion, type IssuedCapability } from '../tokens/
 import { authenticate, decideAndIssue, parseSpendingAssertion, type MintDeps } from '../tokens/mint.js'
 import { coveringEntry } from './attenuation.js'
 import { actorsOf, type Grant } from './grant.js'
+import { grantBindingRefusal } from './grant-binding.js'
 
 export interface ExchangeDeps {
   mint: MintDeps
@@ -36,6 +37,8 @@ export async function exchangeGrant(
 
   // TX-08: only the agent the grant names may use it; holding the JWT is not enough.
   if (grant.mayAct !== agent.id) return refuse(new WritError('GRANT_INVALID', 'the delegation grant names another agent', { reasons: ['may_act_mismatch'] }))
+  const unbound = grantBindingRefusal(grant, assertion)
+  if (unbound !== undefined) return refuse(unbound)
   if (exchange.task.id !== undefined && exchange.task.id !== grant.task.id) {
     return refuse(new WritError('GRANT_SCOPE_EXCEEDED', 'the delegation grant is for another task', { reasons: ['task_mismatch'] }))
   }

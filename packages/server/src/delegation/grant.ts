@@ -29,6 +29,11 @@ export interface Grant {
   expiresAt: number
   revokedAt: number | null
   revokedBy: string | null
+  /**
+   * RFC 9449 binding, carried in the signed JWT only (not stored): the key whose DPoP proof the `may_act` agent sent
+   * when the grant was issued to it. Every use of the grant must then come with a proof by that key.
+   */
+  cnf?: { jkt: string }
 }
 
 /** The agents of a chain, outermost first: the `act` subjects. */
@@ -85,5 +90,6 @@ export function grantClaims(grant: Grant, issuer: string): GrantClaims {
   }
   if (grant.act !== undefined) claims.act = grant.act
   if (grant.parentJti !== null) claims.parent = grant.parentJti
+  if (grant.cnf !== undefined) claims.cnf = grant.cnf
   return claims
 }

@@ -25,11 +25,18 @@ export interface IssuedGrant {
 export async function issueGrant(
   grant: Grant, entry: Omit<IssuanceEntry, 'grant' | 'audit' | 'token' | 'hold'>, audit: Omit<AuditEvent, 'token'>, deps: IssueGrantDeps,
 ): Promise<IssuedGrant> {
-  const signing = signGrant(grant, deps.keys, deps.issuer)
+  // TX-13: a proof sent by the agent the grant is for binds the grant to its key. A grant for another agent (a
+  // sub-agent) cannot be bound by the delegator's proof: the sub-agent could never present it.
+  const dpop = entry.assertion?.dpop
+  const bound = dpop !== undefined && entry.agent?.id === grant.mayAct ? { ...grant, cnf: { jkt: dpop.jkt } } : grant
+  const signing = signGrant(bound, deps.keys, deps.issuer)
   const [token] = await Promise.all([signing.jws, commitOrThrow(deps.log, {
     ...entry,
     grant,
-    audit: { ...audit, token: { jti: grant.jti, exp: signing.claims.exp }, data: { ...audit.data, kid: signing.kid } },
+    audit: {
+      ...audit, token: { jti: grant.jti, exp: signing.claims.exp },
+      data: { ...audit.data, kid: signing.kid, ...(bound.cnf ? { cnf_jkt: bound.cnf.jkt } : {}) },
+    },
   })])
   return { token, claims: signing.claims }
 }

@@ -93,7 +93,11 @@ export function grantVerifier(deps: GrantVerifierDeps): (token: string) => Promi
     if (grant.subject !== claims.sub || grant.mayAct !== mayAct?.sub) throw refuse('the delegation grant does not match its record', 'grant_record_mismatch')
     // An early answer only; the issuing transaction checks the whole chain again and is what counts.
     if (grant.revokedAt !== null) throw new GrantRefusal('GRANT_REVOKED', 'the delegation grant is revoked', { reasons: ['grant_revoked'] })
-    return grant
+    // The binding is in the signed JWT only; the signature above makes it ours.
+    const cnf = claims.cnf as { jkt?: unknown } | undefined
+    if (cnf === undefined) return grant
+    if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string' || cnf.jkt.length === 0) throw refuse('the delegation grant confirmation is invalid', 'grant_cnf_invalid')
+    return { ...grant, cnf: { jkt: cnf.jkt } }
   }
 }
 

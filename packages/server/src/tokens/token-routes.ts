@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js'
 import { readForm } from '../http/read-form.js'
 import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from './capability.js'
 import { mintCapability, type MintDeps } from './mint.js'
+import { jwtBearerGrant } from './jwt-bearer-grant.js'
 import { redeemApproval } from '../oversight/redeem-approval.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { tokenExchange, type TokenExchangeDeps } from '../delegation/token-exchange.js'
@@ -68,6 +69,9 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
         result = await mintCapability(client, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else if (grantType === GRANT_TYPES.ciba) {
         result = await redeemApproval(client, () => parsePoll(form), peer, deps.mint)
+      } else if (grantType === GRANT_TYPES.jwtBearer) {
+        const input = { assertion: form.get('assertion'), clientId: form.get('client_id'), clientAssertion: form.get('client_assertion'), ...(dpop !== undefined ? { dpop } : {}) }
+        result = await jwtBearerGrant(input, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else {
         throw new WritError('GRANT_TYPE_UNSUPPORTED', grantType ? `grant_type \`${grantType.slice(0, 64)}\` is not supported` : 'grant_type is required')
       }
@@ -121,7 +125,7 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba, GRANT_TYPES.tokenExchange],
+    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba, GRANT_TYPES.tokenExchange, GRANT_TYPES.jwtBearer],
     backchannel_token_delivery_modes_supported: ['poll'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
