@@ -11,6 +11,12 @@ import {
 import { signClientAssertion } from './client-assertion.js'
 import { createDpopKey, dpopRequestHeaders, signDpopProof, type DpopKey } from './dpop-key.js'
 import { checkWaitOptions, waitForApproval, type WaitForApprovalOptions } from './wait-for-approval.js'
+import {
+  delegateFields, grantExchangeFields, humanExchangeFields, toDelegationGrant,
+  type DelegateGrantRequest, type DelegationGrant, type GrantExchangeRequest, type HumanTokenExchangeRequest,
+} from './token-exchange.js'
+
+export type { DelegateGrantRequest, DelegationGrant, GrantExchangeRequest, HumanTokenExchangeRequest } from './token-exchange.js'
 
 export { pendingInfo, type ApprovalPendingInfo, type WaitForApprovalOptions } from './wait-for-approval.js'
 
@@ -91,6 +97,15 @@ export interface AgentClient {
   authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>>
   /** The client's DPoP key, when it uses one (its `jkt` is the `cnf.jkt` of its tokens). */
   dpopKey(): Promise<DpopKey | undefined>
+  /**
+   * A delegation grant (whose `may_act` is this agent) exchanged for one capability token: `sub` is the human, `act`
+   * the chain with this agent outermost. Held requests behave as for requestCapability.
+   */
+  exchangeGrant(request: GrantExchangeRequest, options?: RequestCapabilityOptions): Promise<CapabilityGrant>
+  /** A narrower grant for a sub-agent, from a grant this agent holds (attenuation is enforced by the server). */
+  delegateGrant(request: DelegateGrantRequest): Promise<DelegationGrant>
+  /** A human's ID token or JWT access token exchanged for a grant that lets this agent act for them. */
+  exchangeHumanToken(request: HumanTokenExchangeRequest): Promise<DelegationGrant>
 }
 
 const REQUEST_TIMEOUT_MS = 10_000
@@ -126,11 +141,19 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
 
   /** Posts one token request, authenticated with a client assertion. */
   async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
-    return post({ ...fields, client_id: agent, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion() })
+    return toGrant(await authenticatedPost(fields))
   }
 
-  /** Posts one token request, with a DPoP proof when the client binds its tokens. */
+  async function authenticatedPost(fields: Record<string, string>): Promise<unknown> {
+    return postRaw({ ...fields, client_id: agent, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion() })
+  }
+
   async function post(fields: Record<string, string>): Promise<CapabilityGrant> {
+    return toGrant(await postRaw(fields))
+  }
+
+  /** Posts one token request, with a DPoP proof when the client binds its tokens; the answer's body. */
+  async function postRaw(fields: Record<string, string>): Promise<unknown> {
     const { token_endpoint: tokenEndpoint } = await discover()
     const form = new URLSearchParams(fields)
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
@@ -141,7 +164,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     const response = await send(fetchImpl, tokenEndpoint, { method: 'POST', headers, body: form.toString() })
     const body = await readJson(response)
     if (response.status !== 200) throw WritError.fromResponse(response.status, body)
-    return toGrant(body)
+    return body
   }
 
   async function pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant> {
@@ -155,12 +178,22 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     const wait = requestOptions.waitForApproval
     if (wait !== undefined) checkWaitOptions(wait)
     const fields: Record<string, string> = { grant_type: GRANT_TYPES.clientCredentials, ...requestFields(request) }
-    try {
-      return await token(fields)
-    } catch (error) {
+    return withWait(() => token(fields), wait, request)
+  }
+
+  function withWait(send: () => Promise<CapabilityGrant>, wait: WaitForApprovalOptions | undefined, request: CapabilityRequest): Promise<CapabilityGrant> {
+    return send().catch((error: unknown) => {
       if (wait === undefined || !(error instanceof WritError) || error.code !== 'APPROVAL_PENDING') throw error
       return waitForApproval(error, wait, { poll: (authReqId) => pollApproval(authReqId, request), sleep })
-    }
+    })
+  }
+
+  async function exchangeGrant(request: GrantExchangeRequest, requestOptions: RequestCapabilityOptions = {}): Promise<CapabilityGrant> {
+    const wait = requestOptions.waitForApproval
+    if (wait !== undefined) checkWaitOptions(wait)
+    const fields = grantExchangeFields(request)
+    // An approved hold is redeemed by the CIBA poll, bound to the same action; the server kept the chain with it.
+    return withWait(() => token(fields), wait, { ...request, taskId: request.taskId ?? '' })
   }
 
   async function requestCapabilityWithAssertion(request: CapabilityRequest, grantOptions: { assertion?: string } = {}): Promise<CapabilityGrant> {
@@ -176,7 +209,11 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return dpopRequestHeaders(key, grant.accessToken, { ...request, ...(options.now !== undefined && { now: options.now }) })
   }
 
-  return { requestCapability, pollApproval, requestCapabilityWithAssertion, authorizationHeaders, dpopKey: async () => dpopKey }
+  return {
+    requestCapability, pollApproval, requestCapabilityWithAssertion, authorizationHeaders, dpopKey: async () => dpopKey, exchangeGrant,
+    delegateGrant: async (request) => toDelegationGrant(await authenticatedPost(delegateFields(request))),
+    exchangeHumanToken: async (request) => toDelegationGrant(await authenticatedPost(humanExchangeFields(request))),
+  }
 }
 
 function dpopKeyOf(option: AgentClientOptions['dpop']): Promise<DpopKey> | undefined {

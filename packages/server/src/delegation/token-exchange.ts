@@ -90,6 +90,9 @@ export function parseGrantDelegation(form: Map<string, string>): GrantDelegation
   }
 }
 
+// Built once: zod compiles a schema's fast path when it is first used, so a schema made per request costs a compile each.
+const partialTaskSchema = taskSchema.partial()
+
 const grantDetailsSchema = z.array(writActionSchema).min(1).max(MAX_GRANT_DETAILS)
 
 /** A grant's `authorization_details`: one to MAX_GRANT_DETAILS `writ_action` objects, resources may be globs. */
@@ -122,7 +125,7 @@ export function parseTask(form: Map<string, string>, required: boolean): { id?: 
     const value = form.get(field)
     if (value !== undefined) fields[key] = value
   }
-  const schema = required ? taskSchema : taskSchema.partial()
+  const schema = required ? taskSchema : partialTaskSchema
   const task = schema.safeParse(fields)
   if (!task.success) {
     const reasons = task.error.issues.map((i) => `${fieldName(i.path[0])}: ${i.message}`)
