@@ -59,7 +59,7 @@ export function parseCapabilityExchange(form: Map<string, string>, audiences: re
   }
 }
 
-export function parseHumanTokenExchange(form: Map<string, string>, kind: 'id_token' | 'jwt'): HumanTokenExchange {
+export function parseHumanTokenExchange(form: Map<string, string>, kind: HumanTokenExchange['kind']): HumanTokenExchange {
   const raw = form.get('authorization_details')
   if (raw === undefined) throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details (what the human delegates) is required')
   return {

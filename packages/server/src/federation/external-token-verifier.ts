@@ -46,6 +46,17 @@ export function peekIssuer(token: string): string | undefined {
   }
 }
 
+/** The unverified `typ` (lowercase, `application/` removed), only to choose which verification runs. */
+export function peekTyp(token: string): string | undefined {
+  if (token.length > SIZE_LIMITS.tokenBytes) return undefined
+  try {
+    const typ = decodeProtectedHeader(token).typ
+    return typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function verifyExternalToken(token: string, rules: ExternalIssuerRules, clock: Clock): Promise<VerifiedExternalToken> {
   if (token.length > SIZE_LIMITS.tokenBytes) throw invalidExternalToken('external_token_too_large')
   let header: ReturnType<typeof decodeProtectedHeader>
