@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -38,6 +38,12 @@ describe('writ mandate', () => {
     const json = JSON.parse((await writ('mandate', 'grant', '--human', 'bob@example.com', '--agent', 'deploy-bot', '--action', 'tests.run', '--resource', 'repo:acme/*', '--task', 'T-10', '--json')).stdout) as { grant: string; subject: string; depth: number }
     expect(json).toMatchObject({ subject: 'bob@example.com', depth: 1 })
     expect(json.grant).toMatch(JWT)
+
+    const toFile = await writ('mandate', 'grant', '--human', 'dan@example.com', '--agent', 'deploy-bot', '--action', 'tests.run', '--resource', 'repo:acme/*', '--task', 'T-13', '--out', join(t.dataDir, 'dan.jwt'))
+    expect(toFile.stdout).toContain(`grant written to ${join(t.dataDir, 'dan.jwt')} (0600)`)
+    expect(toFile.stdout).not.toMatch(JWT)
+    expect(readFileSync(join(t.dataDir, 'dan.jwt'), 'utf8').trim()).toMatch(JWT)
+    expect(statSync(join(t.dataDir, 'dan.jwt')).mode & 0o777).toBe(0o600)
 
     const list = await writ('mandate', 'list')
     expect(list.stdout).toMatch(/^JTI\s+KIND\s+HUMAN\s+AGENT\s+DEPTH\s+TASK\s+ACTIONS\s+EXPIRES\s+REVOKED$/m)
