@@ -1,7 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runWrit, startTestServer, type TestServer } from './test-cli.fixture.js'
+import { EXAMPLES_DIR, runWrit, startTestServer, type TestServer } from './test-cli.fixture.js'
 
-describe('writ trust list', () => {
+describe('writ trust list and federated agents', () => {
   let t: TestServer
   const writ = (...args: string[]) => runWrit(['--data-dir', t.dataDir, ...args])
 
@@ -27,5 +29,16 @@ describe('writ trust list', () => {
     const json = JSON.parse((await writ('trust', 'list', '--json')).stdout) as { providers: unknown[]; human_issuers: unknown[] }
     expect(json.providers).toEqual([expect.objectContaining({ name: 'github', kind: 'github-actions', single_use: false })])
     expect(json.human_issuers).toEqual([expect.objectContaining({ issuer: 'https://login.example.com', user_claim: 'sub', groups_claim: 'groups' })])
+  })
+
+  it('registers an agent from a document with federated identities and no public key, and shows them', async () => {
+    const sample = readFileSync(new URL('deploy-bot.yaml', EXAMPLES_DIR), 'utf8').replace('name: deploy-bot', 'name: ci-deployer')
+    const file = join(t.dataDir, 'ci-deployer.yaml')
+    writeFileSync(file, `${sample}\nfederated_identities:\n  - provider: github\n    subject: "repo:acme/billing:environment:prod"\n    claims:\n      repository: acme/billing\n`)
+    const registered = await writ('agent', 'register', '--file', file)
+    expect(registered.code, registered.stderr).toBe(0)
+    expect(registered.stdout).toContain('(none: it authenticates through its federated identities)')
+    const shown = await writ('agent', 'show', 'ci-deployer')
+    expect(shown.stdout).toMatch(/^federated identities\n\s+github\s+repo:acme\/billing:environment:prod\s+\{"repository":"acme\/billing"\}$/m)
   })
 })
