@@ -125,4 +125,32 @@ describe('openid-client 6 against the token endpoint', () => {
     expect(replay.status).toBe(401)
     expect(await replay.json()).toMatchObject({ error: 'invalid_client', writ_code: 'CLIENT_ASSERTION_REPLAYED' })
   })
+
+  it('performs RFC 8693 token exchanges as a standard client: a mandate narrowed for a sub-agent, then a capability', async () => {
+    const a = await registerWebAgent('interop-delegator', 'Ed25519')
+    const b = await registerWebAgent('interop-delegate', 'ES256')
+    const created = await fetch(`${server.adminUrl}/v1/grants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.app.bootstrapCredential as string}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ human: 'alice@example.com', agent: a.id, authorization_details: [{ ...ACTION, resource: 'repo:acme/*' }], task: { id: 'T-11' } }),
+    })
+    expect(created.status).toBe(201)
+    const { grant } = await created.json() as { grant: string }
+
+    const delegated = await client.genericGrantRequest(await discover(a, []), 'urn:ietf:params:oauth:grant-type:token-exchange', {
+      subject_token: grant, subject_token_type: 'urn:writ:params:oauth:token-type:grant',
+      requested_token_type: 'urn:writ:params:oauth:token-type:grant', audience: b.id, authorization_details: JSON.stringify([ACTION]),
+    })
+    expect(delegated).toMatchObject({ issued_token_type: 'urn:writ:params:oauth:token-type:grant', authorization_details: [ACTION] })
+
+    const capability = await client.genericGrantRequest(await discover(b, []), 'urn:ietf:params:oauth:grant-type:token-exchange', {
+      subject_token: delegated.access_token, subject_token_type: 'urn:writ:params:oauth:token-type:grant',
+      requested_token_type: 'urn:ietf:params:oauth:token-type:access_token', authorization_details: JSON.stringify([ACTION]),
+    })
+    expect(capability).toMatchObject({ token_type: 'bearer', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' })
+    const { payload } = await jwtVerify(capability.access_token, createRemoteJWKSet(new URL(`${server.app.issuer}/.well-known/jwks.json`)), {
+      issuer: server.app.issuer, audience: 'urn:writ:resource-server', typ: 'at+jwt',
+    })
+    expect(payload).toMatchObject({ sub: 'alice@example.com', client_id: b.id, act: { sub: b.id, act: { sub: a.id } }, task: { id: 'T-11' } })
+  })
 })

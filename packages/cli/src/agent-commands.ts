@@ -61,7 +61,8 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       ctx.out(formatFields([
         ['id', created.id], ['status', created.status], ['version', created.version],
         ['capabilities', created.document.capabilities.map((c) => c.id).join(', ') || '(none)'],
-        ['keys', created.document.jwks.keys.map((k) => k.kid).join(', ') || '(none: it cannot request tokens yet)'],
+        ['keys', created.document.jwks.keys.map((k) => k.kid).join(', ')
+          || ((created.document.federated_identities ?? []).length > 0 ? '(none: it authenticates through its federated identities)' : '(none: it cannot request tokens yet)')],
       ], '  '))
     })
 

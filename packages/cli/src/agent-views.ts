@@ -35,6 +35,8 @@ export function formatAgent(agent: Agent): string {
   ], '  ')}`)
   // Public keys are not secrets, but their kid and type are all a reader needs.
   sections.push(section('keys', doc.jwks.keys.map((k) => [k.kid ?? '', k.kty, k.crv])))
+  // Who may authenticate as the agent without a key: reviewed like the keys (docs/federation.md).
+  sections.push(section('federated identities', (doc.federated_identities ?? []).map((f) => [f.provider, f.subject, f.claims ? JSON.stringify(f.claims) : ''])))
   return sections.join('\n')
 }
 

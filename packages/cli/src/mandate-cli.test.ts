@@ -1,3 +1,4 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +15,10 @@ describe('writ mandate', () => {
     t = await startTestServer()
     await writ('agent', 'keygen', '--out', join(t.dataDir, 'deploy'))
     expect((await writ('agent', 'register', '--file', DEPLOY_BOT, '--public-key', join(t.dataDir, 'deploy.pub.jwk'))).code).toBe(0)
+    // A sub-agent: the same document under another name and key.
+    writeFileSync(join(t.dataDir, 'sub-bot.yaml'), readFileSync(DEPLOY_BOT, 'utf8').replace(/^name: deploy-bot$/m, 'name: sub-bot'))
+    await writ('agent', 'keygen', '--out', join(t.dataDir, 'sub'))
+    expect((await writ('agent', 'register', '--file', join(t.dataDir, 'sub-bot.yaml'), '--public-key', join(t.dataDir, 'sub.pub.jwk'))).code).toBe(0)
   })
   afterAll(async () => {
     await t.stop()
@@ -34,6 +39,12 @@ describe('writ mandate', () => {
     expect(json).toMatchObject({ subject: 'bob@example.com', depth: 1 })
     expect(json.grant).toMatch(JWT)
 
+    const toFile = await writ('mandate', 'grant', '--human', 'dan@example.com', '--agent', 'deploy-bot', '--action', 'tests.run', '--resource', 'repo:acme/*', '--task', 'T-13', '--out', join(t.dataDir, 'dan.jwt'))
+    expect(toFile.stdout).toContain(`grant written to ${join(t.dataDir, 'dan.jwt')} (0600)`)
+    expect(toFile.stdout).not.toMatch(JWT)
+    expect(readFileSync(join(t.dataDir, 'dan.jwt'), 'utf8').trim()).toMatch(JWT)
+    expect(statSync(join(t.dataDir, 'dan.jwt')).mode & 0o777).toBe(0o600)
+
     const list = await writ('mandate', 'list')
     expect(list.stdout).toMatch(/^JTI\s+KIND\s+HUMAN\s+AGENT\s+DEPTH\s+TASK\s+ACTIONS\s+EXPIRES\s+REVOKED$/m)
     expect(list.stdout).toContain('deploy.run@service:*')
@@ -53,5 +64,35 @@ describe('writ mandate', () => {
     expect(again.stderr).toContain('[GRANT_REVOKED]')
     const bad = await writ('mandate', 'grant', '--human', 'a@example.com', '--agent', 'deploy-bot', '--action', 'deploy.run', '--resource', 'service:*', '--task', 'T', '--until', 'soon')
     expect(bad.code).toBe(2)
+  })
+
+  it('token exchange: a mandate narrowed for a sub-agent, then its capability, with --decode showing sub and the act chain', async () => {
+    const granted = JSON.parse((await writ('mandate', 'grant', '--human', 'carol@example.com', '--agent', 'deploy-bot', '--action', 'tests.run', '--resource', 'repo:acme/*', '--task', 'T-12', '--json')).stdout) as { grant: string }
+    writeFileSync(join(t.dataDir, 'mandate.jwt'), `${granted.grant}\n`)
+    const asDeployBot = ['--agent', 'deploy-bot', '--key', join(t.dataDir, 'deploy.jwk')]
+
+    const delegated = await writ('token', 'exchange', ...asDeployBot, '--subject-token-file', join(t.dataDir, 'mandate.jwt'), '--to', 'sub-bot', '--action', 'tests.run', '--resource', 'repo:acme/billing', '--decode')
+    expect(delegated.code).toBe(0)
+    expect(delegated.stderr).toMatch(/^issued: a delegation grant for agent \S+; expires in \d+ s/)
+    const [grant, ...summary] = delegated.stdout.split('\n')
+    expect(grant).toMatch(JWT)
+    expect(summary.join('\n')).toMatch(/^sub\s+carol@example.com$/m)
+    expect(summary.join('\n')).toMatch(/^act\s+[0-9a-f-]{36}$/m)
+    writeFileSync(join(t.dataDir, 'sub.jwt'), grant as string)
+
+    const capability = await writ('token', 'exchange', '--agent', 'sub-bot', '--key', join(t.dataDir, 'sub.jwk'), '--subject-token-file', join(t.dataDir, 'sub.jwt'), '--action', 'tests.run', '--resource', 'repo:acme/billing', '--access', 'read', '--decode')
+    expect(capability.code).toBe(0)
+    expect(capability.stdout).toMatch(/^sub\s+carol@example.com$/m)
+    expect(capability.stdout).toMatch(/^act\s+[0-9a-f-]{36} ← [0-9a-f-]{36}$/m)
+    expect(capability.stdout).toMatch(/^cnf\s+- \(bearer\)$/m)
+
+    const json = JSON.parse((await writ('token', 'exchange', '--agent', 'sub-bot', '--key', join(t.dataDir, 'sub.jwk'), '--subject-token-file', join(t.dataDir, 'sub.jwt'), '--action', 'tests.run', '--resource', 'repo:acme/billing', '--access', 'read', '--json')).stdout) as { token_type: string }
+    expect(json.token_type).toBe('Bearer')
+    const widened = await writ('token', 'exchange', '--agent', 'sub-bot', '--key', join(t.dataDir, 'sub.jwk'), '--subject-token-file', join(t.dataDir, 'sub.jwt'), '--action', 'tests.run', '--resource', 'repo:acme/other')
+    expect(widened.code).toBe(1)
+    expect(widened.stderr).toContain('[GRANT_SCOPE_EXCEEDED]')
+
+    const plain = await writ('token', 'request', ...asDeployBot, '--action', 'tests.run', '--resource', 'repo:acme/billing', '--access', 'read', '--task', 'T-1', '--decode')
+    expect(plain.stdout).toMatch(/^act\s+-$/m)
   })
 })

@@ -1,4 +1,5 @@
 /** `writ mandate grant|list|show|revoke`: standing delegation grants from a human to an agent (docs/delegation.md). */
+import { writeFileSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { GrantView } from '@writ/server'
 import type { CliContext } from './cli-context.js'
@@ -13,6 +14,7 @@ interface GrantOptions {
   task: string
   purpose?: string
   until?: number
+  out?: string
   json?: boolean
 }
 
@@ -29,6 +31,7 @@ export function registerMandateCommands(program: Command, ctx: CliContext): void
     .requiredOption('--task <id>', 'the task the grant is for')
     .option('--purpose <text>', 'what the task is for, in words')
     .option('--until <duration>', 'lifetime: 90s, 30m, 2h or 1d (default: the server\'s delegation.grantTtlSeconds)', parseDuration)
+    .option('--out <file>', 'write the grant to <file> (created 0600) instead of printing it')
     .option('--json', 'print the API response (with the grant) as JSON')
     .action(async (options: GrantOptions, command: Command) => {
       if (options.action.length !== options.resource.length) throw new InvalidArgumentError('give one --resource for each --action')
@@ -39,8 +42,13 @@ export function registerMandateCommands(program: Command, ctx: CliContext): void
         task: { id: options.task, ...(options.purpose ? { purpose: options.purpose } : {}) },
         ...(options.until ? { expires_in: options.until } : {}),
       })
-      if (options.json) return ctx.out(formatJson(created))
+      if (options.out !== undefined) {
+        // A credential: the file is the agent's alone, created 0600 and never overwritten.
+        writeFileSync(options.out, `${created.grant}\n`, { mode: 0o600, flag: 'wx' })
+      }
+      if (options.json) return ctx.out(formatJson(options.out === undefined ? created : { ...created, grant: undefined, grant_file: options.out }))
       ctx.out(`mandate ${printable(created.jti)}: ${printable(created.subject)} → agent ${printable(created.may_act)}, task ${printable(created.task.id)}, until ${created.expires_at}`)
+      if (options.out !== undefined) return ctx.out(`grant written to ${printable(options.out)} (0600); give it to the agent as its subject_token`)
       // The one place the grant is printed: the server keeps the record, never the JWT.
       ctx.out('grant (shown once; give it to the agent as its subject_token):')
       ctx.out(`  ${printable(created.grant)}`)

@@ -9,6 +9,7 @@ import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerKeysCommands } from './keys-commands.js'
+import { registerTrustCommands } from './trust-commands.js'
 import { registerLoginCommands } from './login-commands.js'
 import { registerMandateCommands } from './mandate-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMandateCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
+  registerTrustCommands(program, ctx)
   registerAdminCommands(program, ctx)
   registerLoginCommands(program, ctx)
   registerDbCommands(program, ctx)

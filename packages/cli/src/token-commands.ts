@@ -5,13 +5,14 @@ import {
   type AgentClient, type ApprovalPendingInfo, type CapabilityGrant, type CapabilityRequest, type DpopKey,
 } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
-import { decodeToken } from './decode-token.js'
+import { decodeToken, tokenSummary } from './decode-token.js'
 import { readPrivateKey } from './jwk-files.js'
 import { formatJson, printable } from './output.js'
 import { CommandExit, EXIT_PENDING } from './report-error.js'
 import { discoverIssuer, locateServer, publicUrlOf, type GlobalOptions } from './server-locator.js'
+import { registerTokenExchangeCommand } from './token-exchange-command.js'
 
-interface AgentOptions extends GlobalOptions {
+export interface AgentOptions extends GlobalOptions {
   agent: string
   key: string
   json?: boolean
@@ -42,7 +43,7 @@ Exit codes:
      (an approver runs \`writ approvals approve <auth_req_id>\`; then \`writ token poll <auth_req_id>\`)`
 
 export function registerTokenCommands(program: Command, ctx: CliContext): void {
-  const token = program.command('token').description('request capability tokens as an agent')
+  const token = program.command('token').description('request capability tokens as an agent, or exchange a grant or a human token')
   token.command('request')
     .description('request a token for one action on one resource, signed with the agent\'s private key')
     .requiredOption('--agent <agent>', 'the agent\'s id or registered name')
@@ -62,7 +63,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXIT_CODES)
     .action(async (_options: RequestOptions, command: Command) => {
       const options = command.optsWithGlobals<RequestOptions>()
-      const client = await agentClient(options)
+      const client = await agentClientFor(options, ctx)
       const request: CapabilityRequest = { action: options.action, resource: options.resource, taskId: options.task }
       if (options.step !== undefined) request.stepId = options.step
       if (options.purpose !== undefined) request.taskPurpose = options.purpose
@@ -94,24 +95,26 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXIT_CODES.replace('; its auth_req_id is printed on stdout', ' still (or poll slower)'))
     .action(async (authReqId: string, _options: AgentOptions, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
-      const client = await agentClient(options)
+      const client = await agentClientFor(options, ctx)
       const grant = await client.pollApproval(authReqId).catch((error: unknown) => reportPending(error, options, ctx))
       printGrant(grant, options, ctx, `the approved request \`${printable(authReqId)}\``, await client.dpopKey())
     })
 
-  async function agentClient(options: AgentOptions): Promise<AgentClient> {
-    const location = locateServer(options, ctx.env)
-    const publicUrl = publicUrlOf(location)
-    const privateKey = readPrivateKey(options.key)
-    const issuer = await discoverIssuer(publicUrl, location.sources.publicUrl)
-    // The token endpoint takes the agent's id or its registered name, so no admin API is needed here.
-    const dpop = options.dpop === undefined ? undefined : options.dpop === true ? true : readPrivateKey(options.dpop)
-    return createAgentClient({ issuer, agent: options.agent, privateKey, ...(dpop !== undefined ? { dpop } : {}) })
-  }
+  registerTokenExchangeCommand(token, ctx)
+}
+
+export async function agentClientFor(options: AgentOptions, ctx: CliContext): Promise<AgentClient> {
+  const location = locateServer(options, ctx.env)
+  const publicUrl = publicUrlOf(location)
+  const privateKey = readPrivateKey(options.key)
+  const issuer = await discoverIssuer(publicUrl, location.sources.publicUrl)
+  // The token endpoint takes the agent's id or its registered name, so no admin API is needed here.
+  const dpop = options.dpop === undefined ? undefined : options.dpop === true ? true : readPrivateKey(options.dpop)
+  return createAgentClient({ issuer, agent: options.agent, privateKey, ...(dpop !== undefined ? { dpop } : {}) })
 }
 
 /** A held request is not a failure: say how to get it decided, print its auth_req_id for scripts, and exit 3. */
-function reportPending(error: unknown, options: AgentOptions, ctx: CliContext): never {
+export function reportPending(error: unknown, options: AgentOptions, ctx: CliContext): never {
   const pending = error instanceof WritError && (error.code === 'APPROVAL_PENDING' || error.code === 'APPROVAL_SLOW_DOWN') ? error : undefined
   const info = pending && pendingInfo(pending)
   if (pending === undefined || (pending.code === 'APPROVAL_PENDING' && info === undefined)) throw error
@@ -129,7 +132,7 @@ function reportPending(error: unknown, options: AgentOptions, ctx: CliContext): 
   throw new CommandExit(EXIT_PENDING)
 }
 
-function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliContext, what: string, dpopKey: DpopKey | undefined): void {
+export function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliContext, what: string, dpopKey: DpopKey | undefined): void {
   // Printing the token is deliberate: the user asked for it with the agent's own key, to try it against a resource.
   const decoded = options.decode ? decodeToken(grant.accessToken) : undefined
   if (options.json) {
@@ -145,12 +148,13 @@ function printGrant(grant: CapabilityGrant, options: AgentOptions, ctx: CliConte
   }
   ctx.out(grant.accessToken)
   if (decoded) {
+    for (const line of tokenSummary(decoded.claims)) ctx.out(line)
     ctx.out(`header ${formatJson(decoded.header)}`)
     ctx.out(`claims ${formatJson(decoded.claims)}`)
   }
 }
 
-function parseParameters(value: string): Record<string, unknown> {
+export function parseParameters(value: string): Record<string, unknown> {
   let parsed: unknown
   try {
     parsed = JSON.parse(value)

@@ -7,6 +7,7 @@ import { AuditSelfCheck } from './audit/audit-self-check.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config/schema.js'
 import { FederatedClientAuthenticator } from './federation/federated-client-authenticator.js'
+import { OidcHumanTokenVerifier } from './federation/oidc-human-token-verifier.js'
 import { TrustProviders } from './federation/trust-providers.js'
 import { adminRoutes } from './http/admin-routes.js'
 import type { AdminEnv } from './http/admin-auth.js'
@@ -41,7 +42,7 @@ export interface AppOptions {
   keys?: KeyManager
   policy?: PolicyEngine
   remoteAddress?: (c: Context) => string | undefined
-  /** Verifies humans' tokens for delegation (federation/, `trust.humanIssuers`); absent, no human issuer is trusted. */
+  /** Overrides for tests: verifies humans' tokens for delegation; by default `trust.humanIssuers` (federation/). */
   humanTokens?: HumanTokenVerifier
 }
 
@@ -103,12 +104,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
   await selfCheck.check()
   selfCheck.start(config.audit.selfCheckIntervalMs)
-  // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   // Outside issuers (workload providers, human issuers): discovery and keys are fetched on first use, then cached.
   const trust = new TrustProviders(config.trust, clock)
-  const federated = trust.hasProviders
+  const federated = trust.hasProviders || trust.humanIssuers().length > 0
     ? new FederatedClientAuthenticator({ providers: trust, agents: cache, clock, leewaySeconds: config.tokens.leewaySeconds })
     : undefined
+  // With no human issuer configured the token exchange trusts no human token (fail closed).
+  const humanTokens = options.humanTokens ?? (trust.humanIssuers().length > 0
+    ? new OidcHumanTokenVerifier({ trust, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
+    : undefined)
+  // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
   const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
@@ -126,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
+      ...(federated ? { assertionGrants: federated } : {}),
       dpop: {
         clock, maxAgeSeconds: config.tokens.dpopProofMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
         requireAll: config.tokens.requireDpop,
@@ -133,11 +139,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
         tokenEndpoints: normaliseTokenEndpoints([`${issuer}/oauth/token`, `${config.server.publicUrl ?? issuer}/oauth/token`]),
       },
     },
-    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens: options.humanTokens, settings: config.delegation },
+    exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens, settings: config.delegation },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
-    mandates: { storage, keys, clock, issuer, settings: config.delegation },
+    mandates: { storage, keys, clock, issuer, settings: config.delegation }, trust,
   })
 
   const pruner = setInterval(() => {

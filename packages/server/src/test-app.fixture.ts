@@ -40,8 +40,12 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export async function createTestApp(options: { config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress']; humanTokens?: AppOptions['humanTokens'] } = {}): Promise<TestApp> {
-  const clock = fixedClock(START_MS)
+export async function createTestApp(options: {
+  config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress']; humanTokens?: AppOptions['humanTokens']
+  /** The fake clock's start; a real outside issuer (oidc-provider) stamps its tokens with the real time. */
+  startMs?: number
+} = {}): Promise<TestApp> {
+  const clock = fixedClock(options.startMs ?? START_MS)
   const config = loadConfig({ flags: (options.config ?? {}) as Record<string, unknown> })
   const storage = options.storage ?? await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' })
   const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}), ...(options.humanTokens ? { humanTokens: options.humanTokens } : {}) })

@@ -11,6 +11,12 @@ import {
 import { signClientAssertion } from './client-assertion.js'
 import { createDpopKey, dpopRequestHeaders, signDpopProof, type DpopKey } from './dpop-key.js'
 import { checkWaitOptions, waitForApproval, type WaitForApprovalOptions } from './wait-for-approval.js'
+import {
+  delegateFields, grantExchangeFields, humanExchangeFields, toDelegationGrant,
+  type DelegateGrantRequest, type DelegationGrant, type GrantExchangeRequest, type HumanTokenExchangeRequest,
+} from './token-exchange.js'
+
+export type { DelegateGrantRequest, DelegationGrant, GrantExchangeRequest, HumanTokenExchangeRequest } from './token-exchange.js'
 
 export { pendingInfo, type ApprovalPendingInfo, type WaitForApprovalOptions } from './wait-for-approval.js'
 
@@ -25,7 +31,13 @@ export interface AgentClientOptions {
   /** The agent's id; the older spelling of `agent`. Give exactly one of the two. */
   agentId?: string
   /** The agent's Ed25519 (OKP) or P-256 (EC) private JWK, optionally with `kid`. It never leaves the process. */
-  privateKey: JsonWebKey
+  privateKey?: JsonWebKey
+  /**
+   * Instead of `privateKey`: a token the agent's platform issues for it (a GitHub Actions OIDC token, a Kubernetes
+   * service-account token), sent as its client assertion; Writ maps it through the document's `federated_identities`
+   * (docs/federation.md). Called for every request, so it can return a fresh token each time. Give exactly one of the two.
+   */
+  externalToken?: () => string | Promise<string>
   fetch?: typeof fetch
   /** Current time in epoch seconds; for tests. */
   now?: () => number
@@ -73,12 +85,27 @@ export interface AgentClient {
    */
   pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant>
   /**
+   * The RFC 7523 jwt-bearer grant: `assertion` (by default the `externalToken`) is the grant itself, with no client
+   * assertion; `client_id` names this agent. A held request throws APPROVAL_PENDING (poll it with a client that can
+   * authenticate); a token that maps to no agent throws EXTERNAL_TOKEN_INVALID.
+   */
+  requestCapabilityWithAssertion(request: CapabilityRequest, options?: { assertion?: string }): Promise<CapabilityGrant>
+  /**
    * The headers that present `grant` to a resource server: `Authorization: Bearer …`, or for a DPoP-bound token
    * `Authorization: DPoP …` with a fresh `DPoP` proof for this method and URL (the URL the resource server is reached at).
    */
   authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>>
   /** The client's DPoP key, when it uses one (its `jkt` is the `cnf.jkt` of its tokens). */
   dpopKey(): Promise<DpopKey | undefined>
+  /**
+   * A delegation grant (whose `may_act` is this agent) exchanged for one capability token: `sub` is the human, `act`
+   * the chain with this agent outermost. Held requests behave as for requestCapability.
+   */
+  exchangeGrant(request: GrantExchangeRequest, options?: RequestCapabilityOptions): Promise<CapabilityGrant>
+  /** A narrower grant for a sub-agent, from a grant this agent holds (attenuation is enforced by the server). */
+  delegateGrant(request: DelegateGrantRequest): Promise<DelegationGrant>
+  /** A human's ID token or JWT access token exchanged for a grant that lets this agent act for them. */
+  exchangeHumanToken(request: HumanTokenExchangeRequest): Promise<DelegationGrant>
 }
 
 const REQUEST_TIMEOUT_MS = 10_000
@@ -101,21 +128,34 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return metadata
   }
 
-  /** Posts one token request, authenticated with a fresh client assertion (Writ accepts each one exactly once). */
-  async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
-    const { token_endpoint: tokenEndpoint } = await discover()
-    const assertion = await signClientAssertion({
-      privateKey: options.privateKey,
+  /** The client assertion: a fresh private_key_jwt (Writ accepts each one exactly once), or the platform's token. */
+  async function clientAssertion(): Promise<string> {
+    if (options.externalToken !== undefined) return externalToken(options.externalToken)
+    return signClientAssertion({
+      privateKey: options.privateKey as JsonWebKey,
       agentId: agent,
       audience: options.issuer,
       ...(options.now !== undefined && { now: options.now }),
     })
-    const form = new URLSearchParams({
-      ...fields,
-      client_id: agent,
-      client_assertion_type: CLIENT_ASSERTION_TYPE,
-      client_assertion: assertion,
-    })
+  }
+
+  /** Posts one token request, authenticated with a client assertion. */
+  async function token(fields: Record<string, string>): Promise<CapabilityGrant> {
+    return toGrant(await authenticatedPost(fields))
+  }
+
+  async function authenticatedPost(fields: Record<string, string>): Promise<unknown> {
+    return postRaw({ ...fields, client_id: agent, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion() })
+  }
+
+  async function post(fields: Record<string, string>): Promise<CapabilityGrant> {
+    return toGrant(await postRaw(fields))
+  }
+
+  /** Posts one token request, with a DPoP proof when the client binds its tokens; the answer's body. */
+  async function postRaw(fields: Record<string, string>): Promise<unknown> {
+    const { token_endpoint: tokenEndpoint } = await discover()
+    const form = new URLSearchParams(fields)
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
     const key = await dpopKey
     if (key !== undefined) {
@@ -124,7 +164,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     const response = await send(fetchImpl, tokenEndpoint, { method: 'POST', headers, body: form.toString() })
     const body = await readJson(response)
     if (response.status !== 200) throw WritError.fromResponse(response.status, body)
-    return toGrant(body)
+    return body
   }
 
   async function pollApproval(authReqId: string, request?: CapabilityRequest): Promise<CapabilityGrant> {
@@ -137,20 +177,29 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   async function requestCapability(request: CapabilityRequest, requestOptions: RequestCapabilityOptions = {}): Promise<CapabilityGrant> {
     const wait = requestOptions.waitForApproval
     if (wait !== undefined) checkWaitOptions(wait)
-    const fields: Record<string, string> = {
-      grant_type: GRANT_TYPES.clientCredentials,
-      authorization_details: JSON.stringify([actionDetail(request)]),
-      task_id: request.taskId,
-    }
-    if (request.stepId !== undefined) fields.step_id = request.stepId
-    if (request.taskPurpose !== undefined) fields.task_purpose = request.taskPurpose
-    if (request.audience !== undefined) fields.resource = request.audience
-    try {
-      return await token(fields)
-    } catch (error) {
+    const fields: Record<string, string> = { grant_type: GRANT_TYPES.clientCredentials, ...requestFields(request) }
+    return withWait(() => token(fields), wait, request)
+  }
+
+  function withWait(send: () => Promise<CapabilityGrant>, wait: WaitForApprovalOptions | undefined, request: CapabilityRequest): Promise<CapabilityGrant> {
+    return send().catch((error: unknown) => {
       if (wait === undefined || !(error instanceof WritError) || error.code !== 'APPROVAL_PENDING') throw error
       return waitForApproval(error, wait, { poll: (authReqId) => pollApproval(authReqId, request), sleep })
-    }
+    })
+  }
+
+  async function exchangeGrant(request: GrantExchangeRequest, requestOptions: RequestCapabilityOptions = {}): Promise<CapabilityGrant> {
+    const wait = requestOptions.waitForApproval
+    if (wait !== undefined) checkWaitOptions(wait)
+    const fields = grantExchangeFields(request)
+    // An approved hold is redeemed by the CIBA poll, bound to the same action; the server kept the chain with it.
+    return withWait(() => token(fields), wait, { ...request, taskId: request.taskId ?? '' })
+  }
+
+  async function requestCapabilityWithAssertion(request: CapabilityRequest, grantOptions: { assertion?: string } = {}): Promise<CapabilityGrant> {
+    const assertion = grantOptions.assertion ?? (options.externalToken !== undefined ? await externalToken(options.externalToken) : undefined)
+    if (typeof assertion !== 'string' || assertion.length === 0) throw new TypeError('an assertion (or the externalToken option) is required')
+    return post({ grant_type: GRANT_TYPES.jwtBearer, assertion, client_id: agent, ...requestFields(request) })
   }
 
   async function authorizationHeaders(grant: CapabilityGrant, request: { method: string; url: string }): Promise<Record<string, string>> {
@@ -160,7 +209,11 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return dpopRequestHeaders(key, grant.accessToken, { ...request, ...(options.now !== undefined && { now: options.now }) })
   }
 
-  return { requestCapability, pollApproval, authorizationHeaders, dpopKey: async () => dpopKey }
+  return {
+    requestCapability, pollApproval, requestCapabilityWithAssertion, authorizationHeaders, dpopKey: async () => dpopKey, exchangeGrant,
+    delegateGrant: async (request) => toDelegationGrant(await authenticatedPost(delegateFields(request))),
+    exchangeHumanToken: async (request) => toDelegationGrant(await authenticatedPost(humanExchangeFields(request))),
+  }
 }
 
 function dpopKeyOf(option: AgentClientOptions['dpop']): Promise<DpopKey> | undefined {
@@ -174,10 +227,27 @@ function dpopKeyOf(option: AgentClientOptions['dpop']): Promise<DpopKey> | undef
 }
 
 function agentOf(options: AgentClientOptions): string {
+  if ((options.privateKey === undefined) === (options.externalToken === undefined)) throw new TypeError('give privateKey or externalToken, exactly one')
   if (options.agent !== undefined && options.agentId !== undefined) throw new TypeError('give agent or agentId, not both')
   const agent = options.agent ?? options.agentId
   if (typeof agent !== 'string' || agent.length === 0) throw new TypeError('agent must be a non-empty string (the agent id or name)')
   return agent
+}
+
+/** The form fields of a capability request, the same for every grant type that asks for one. */
+function requestFields(request: CapabilityRequest): Record<string, string> {
+  const fields: Record<string, string> = { authorization_details: JSON.stringify([actionDetail(request)]), task_id: request.taskId }
+  if (request.stepId !== undefined) fields.step_id = request.stepId
+  if (request.taskPurpose !== undefined) fields.task_purpose = request.taskPurpose
+  if (request.audience !== undefined) fields.resource = request.audience
+  return fields
+}
+
+/** The platform's token, checked to be a non-empty string before it is sent. */
+async function externalToken(get: () => string | Promise<string>): Promise<string> {
+  const token = await get()
+  if (typeof token !== 'string' || token.length === 0) throw new TypeError('externalToken must return a non-empty string')
+  return token
 }
 
 function actionDetail(request: CapabilityRequest): Record<string, unknown> {

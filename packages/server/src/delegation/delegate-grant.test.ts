@@ -3,25 +3,28 @@ import fc from 'fast-check'
 import { createCapabilityVerifier, type WritAction } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { verifyChain } from '../audit/verify-chain.js'
-import { action, decodePayload, delegate, exchangeForCapability, mandate } from './delegation-test.fixture.js'
+import { action, decodePayload, engines, delegate, exchangeForCapability, mandate } from './delegation-test.fixture.js'
 import { globMatches, uncovered } from './attenuation.js'
 
 interface GrantBody { access_token: string; issued_token_type: string; token_type: string; expires_in: number }
 
-describe('sub-agent delegation (grant → narrower grant)', () => {
+describe.each(engines())('sub-agent delegation (grant → narrower grant) on $name', (engine) => {
+  let dispose: () => Promise<void>
   let t: TestApp
   let a: TestAgent
   let b: TestAgent
   let c: TestAgent
   let d: TestAgent
   beforeEach(async () => {
-    t = await createTestApp()
+    const opened = await engine.open()
+    dispose = opened.dispose
+    t = await createTestApp({ storage: opened.storage })
     a = await t.register(exampleDocument('deploy-bot'))
     b = await t.register({ ...exampleDocument('deploy-bot'), name: 'sub-bot' })
     c = await t.register({ ...exampleDocument('deploy-bot'), name: 'third-bot' })
     d = await t.register({ ...exampleDocument('deploy-bot'), name: 'fourth-bot' })
   })
-  afterEach(async () => t.close())
+  afterEach(async () => { await t.close(); await dispose() })
 
   const grantOf = async (response: Response): Promise<string> => {
     const text = await response.text()

@@ -1,6 +1,23 @@
 /** Test support for delegation: a mandate through the admin API and the token-exchange requests of the grant types. */
 import { CLIENT_ASSERTION_TYPE, GRANT_TYPES, TOKEN_TYPE_IDS, type WritAction } from '@writ/sdk'
 import type { TestAgent, TestApp } from '../test-app.fixture.js'
+import { openStorage } from '../storage/open-storage.js'
+import type { Storage } from '../storage/storage.js'
+import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../storage/test-database.fixture.js'
+
+export interface Engine { name: string; open: () => Promise<{ storage: Storage; dispose(): Promise<void> }> }
+
+/** SQLite always; PostgreSQL too when WRIT_TEST_DATABASE_URL is set (a fresh database per test, dropped after). */
+export function engines(): Engine[] {
+  const list: Engine[] = [{ name: 'sqlite', open: async () => ({ storage: await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' }), dispose: async () => undefined }) }]
+  if (TEST_DATABASE_URL) {
+    list.push({ name: 'postgres', open: async () => {
+      const database = await createTestDatabase()
+      return { storage: await openStorage({ driver: 'postgres', url: database.url }), dispose: () => database.drop() }
+    } })
+  } else describePostgres()
+  return list
+}
 
 export const action = (name: string, resource: string, extra: Partial<WritAction> = {}): WritAction => ({ type: 'writ_action', action: name, resource, ...extra })
 

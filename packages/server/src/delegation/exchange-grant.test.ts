@@ -3,18 +3,21 @@ import { createLocalJWKSet, jwtVerify } from 'jose'
 import { createCapabilityVerifier } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { verifyChain } from '../audit/verify-chain.js'
-import { action, decodePayload, exchangeForCapability, mandate } from './delegation-test.fixture.js'
+import { action, decodePayload, engines, exchangeForCapability, mandate } from './delegation-test.fixture.js'
 
-describe('mandates and grant → capability exchange', () => {
+describe.each(engines())('mandates and grant → capability exchange on $name', (engine) => {
+  let dispose: () => Promise<void>
   let t: TestApp
   let bot: TestAgent
   let other: TestAgent
   beforeEach(async () => {
-    t = await createTestApp()
+    const opened = await engine.open()
+    dispose = opened.dispose
+    t = await createTestApp({ storage: opened.storage })
     bot = await t.register(exampleDocument('deploy-bot'))
     other = await t.register({ ...exampleDocument('deploy-bot'), name: 'other-bot' })
   })
-  afterEach(async () => t.close())
+  afterEach(async () => { await t.close(); await dispose() })
 
   const jwks = async () => createLocalJWKSet(await (await t.app.publicApp.request('/.well-known/jwks.json')).json() as never)
 

@@ -18,7 +18,8 @@ export interface HumanExchangeDeps extends HumanGrantDeps {
 
 export interface HumanTokenExchange {
   subjectToken: string
-  kind: 'id_token' | 'jwt'
+  /** `id-jag`: an ID-JAG presented on the jwt-bearer grant (federation/id-jag-grant.ts), verified the same way. */
+  kind: 'id_token' | 'jwt' | 'id-jag'
   details: WritAction[]
   task: { id: string; step?: string; purpose?: string }
   expiresIn: number | undefined

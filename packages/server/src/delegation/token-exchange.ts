@@ -59,7 +59,7 @@ export function parseCapabilityExchange(form: Map<string, string>, audiences: re
   }
 }
 
-export function parseHumanTokenExchange(form: Map<string, string>, kind: 'id_token' | 'jwt'): HumanTokenExchange {
+export function parseHumanTokenExchange(form: Map<string, string>, kind: HumanTokenExchange['kind']): HumanTokenExchange {
   const raw = form.get('authorization_details')
   if (raw === undefined) throw new WritError('AUTHORIZATION_DETAILS_INVALID', 'authorization_details (what the human delegates) is required')
   return {
@@ -89,6 +89,9 @@ export function parseGrantDelegation(form: Map<string, string>): GrantDelegation
     expiresIn: parseExpiresIn(form),
   }
 }
+
+// Built once: zod compiles a schema's fast path when it is first used, so a schema made per request costs a compile each.
+const partialTaskSchema = taskSchema.partial()
 
 const grantDetailsSchema = z.array(writActionSchema).min(1).max(MAX_GRANT_DETAILS)
 
@@ -122,7 +125,7 @@ export function parseTask(form: Map<string, string>, required: boolean): { id?: 
     const value = form.get(field)
     if (value !== undefined) fields[key] = value
   }
-  const schema = required ? taskSchema : taskSchema.partial()
+  const schema = required ? taskSchema : partialTaskSchema
   const task = schema.safeParse(fields)
   if (!task.success) {
     const reasons = task.error.issues.map((i) => `${fieldName(i.path[0])}: ${i.message}`)

@@ -42,7 +42,28 @@ export function grantVerifier(deps: GrantVerifierDeps): (token: string) => Promi
     return key
   }
 
+  // Verified grants by their exact string: an agent presents the same grant for every action of its task, and the
+  // second signature check and row read were most of an exchange's extra cost (bench:exchange). Sound because the
+  // same bytes verify the same way; what can change is re-checked on every hit: expiry, and that the signing key is
+  // still published. Revocation is never answered from here: the issuing transaction reads it. A re-encoded grant is
+  // another string, so it misses and takes the full path, which refuses non-canonical encodings.
+  const verified = new Map<string, { grant: Grant; kid: string }>()
+  const published = (kid: string) => deps.keys.jwks().keys.some((k) => k.kid === kid)
+
   return async (token) => {
+    const hit = verified.get(token)
+    if (hit !== undefined) {
+      if (hit.grant.expiresAt + deps.leewaySeconds * 1000 <= deps.clock.nowMs()) throw refuse('the delegation grant has expired', 'grant_expired')
+      if (published(hit.kid)) return hit.grant
+      verified.delete(token)
+    }
+    const grant = await verifyFully(token)
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string)
+    verified.set(token, { grant, kid: parseGrant(token).header.kid as string })
+    return grant
+  }
+
+  async function verifyFully(token: string): Promise<Grant> {
     let parsed: ReturnType<typeof parseGrant>
     try {
       parsed = parseGrant(token)
@@ -51,7 +72,7 @@ export function grantVerifier(deps: GrantVerifierDeps): (token: string) => Promi
       throw refuse('the subject token is not a valid delegation grant', `grant_malformed:${(error as WritError).reasons?.[0] ?? 'invalid'}`)
     }
     const { header, claims } = parsed
-    const key = typeof header.kid === 'string' ? keyFor(header.kid) : undefined
+    const key = typeof header.kid === 'string' && published(header.kid) ? keyFor(header.kid) : undefined
     if (key === undefined) throw refuse('the delegation grant names no key of this server', 'grant_key_unknown')
     if (keyTypeForAlgorithm(header.alg) !== keyTypeOf(key)) throw refuse('the delegation grant algorithm does not fit its key', 'grant_alg_key_mismatch')
     if (!(await verifyJwsSignatureAsync(header.alg, key, parsed.signingInput, parsed.signature))) {
@@ -79,6 +100,9 @@ export function grantVerifier(deps: GrantVerifierDeps): (token: string) => Promi
     return { ...grant, cnf: { jkt: cnf.jkt } }
   }
 }
+
+// Bounded: at most this many grant strings (≈1 KiB each) are remembered; the oldest goes first.
+const VERIFIED_CACHE_SIZE = 4_096
 
 function refuse(detail: string, reason: string): GrantRefusal {
   return new GrantRefusal('GRANT_INVALID', detail, { reasons: [reason] })

@@ -1,6 +1,6 @@
 /** verifyExternalToken(): a JWT from a trusted outside issuer, checked through that issuer's discovery document and JWKS. */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
-import { SIZE_LIMITS, WritError } from '@writ/sdk'
+import { ID_JAG_TYP, SIZE_LIMITS, WritError } from '@writ/sdk'
 import type { Clock } from '../clock.js'
 import type { IssuerKeys } from './issuer-keys.js'
 
@@ -11,8 +11,11 @@ export interface ExternalIssuerRules {
   algorithms: readonly string[]
   maxLifetimeSeconds: number
   leewaySeconds: number
-  /** Required `typ` (case-insensitive, `application/` prefix optional); when unset, a `typ` Writ gives its own JWTs is refused. */
-  typ?: string
+  /**
+   * Accepted `typ` values (lowercase, `application/` removed; null admits a token without one). When unset, any `typ`
+   * but Writ's own and an ID-JAG's is accepted.
+   */
+  typs?: readonly (string | null)[]
   requireJti?: boolean
 }
 
@@ -24,8 +27,9 @@ export interface VerifiedExternalToken {
 // Header members that would let the token choose its own key or key location (RFC 8725 §3.10); `x5t` only names a
 // key of the set we fetched, and GitHub's tokens carry it, so it is allowed.
 const FORBIDDEN_HEADER_MEMBERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit', 'b64', 'zip']
-// Writ's own token types are never an outside issuer's workload or human token (cross-JWT confusion).
-const WRIT_TYPS = new Set(['at+jwt', 'dpop+jwt', 'writ-sudo+jwt', 'writ-grant+jwt'])
+// Writ's own token types are never an outside issuer's workload token (cross-JWT confusion), and an ID-JAG is only
+// ever accepted where it is asked for.
+const REFUSED_TYPS = new Set(['at+jwt', 'dpop+jwt', 'writ-sudo+jwt', 'writ-grant+jwt', ID_JAG_TYP])
 
 export function invalidExternalToken(reason: string, detail = 'the external token is invalid'): WritError {
   return new WritError('EXTERNAL_TOKEN_INVALID', detail, { reasons: [reason] })
@@ -37,6 +41,17 @@ export function peekIssuer(token: string): string | undefined {
   try {
     const iss = decodeJwt(token).iss
     return typeof iss === 'string' ? iss : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The unverified `typ` (lowercase, `application/` removed), only to choose which verification runs. */
+export function peekTyp(token: string): string | undefined {
+  if (token.length > SIZE_LIMITS.tokenBytes) return undefined
+  try {
+    const typ = decodeProtectedHeader(token).typ
+    return typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined
   } catch {
     return undefined
   }
@@ -56,7 +71,7 @@ export async function verifyExternalToken(token: string, rules: ExternalIssuerRu
   // untrusted: `alg` comes from the token; only the configured asymmetric algorithms reach the key lookup.
   if (typeof header.alg !== 'string' || !rules.algorithms.includes(header.alg)) throw invalidExternalToken('external_alg_not_allowed')
   const typ = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined
-  if (rules.typ !== undefined ? typ !== rules.typ : typ !== undefined && WRIT_TYPS.has(typ)) throw invalidExternalToken('external_typ_invalid')
+  if (rules.typs !== undefined ? !rules.typs.includes(typ ?? null) : typ !== undefined && REFUSED_TYPS.has(typ)) throw invalidExternalToken('external_typ_invalid')
 
   const nowSeconds = clock.nowSeconds()
   let payload: JWTPayload

@@ -6,6 +6,7 @@ import { WritError } from '@writ/sdk'
 import type { AgentCache } from '../agents/agent-cache.js'
 import type { Clock } from '../clock.js'
 import { ClientAuthenticationError, type AuthenticatedClient, type ExternalClientAuthenticator } from '../tokens/client-authentication.js'
+import type { AssertionGrantAuthenticator } from '../tokens/jwt-bearer-grant.js'
 import { invalidExternalToken, peekIssuer, verifyExternalToken } from './external-token-verifier.js'
 import { kindShapeProblem, matchFederatedIdentity } from './federated-identity.js'
 import type { TrustProviders } from './trust-providers.js'
@@ -17,7 +18,7 @@ export interface FederatedClientAuthenticatorDeps {
   leewaySeconds: number
 }
 
-export class FederatedClientAuthenticator implements ExternalClientAuthenticator {
+export class FederatedClientAuthenticator implements ExternalClientAuthenticator, AssertionGrantAuthenticator {
   constructor(private readonly deps: FederatedClientAuthenticatorDeps) {}
 
   handles(assertion: string): boolean {
@@ -33,6 +34,18 @@ export class FederatedClientAuthenticator implements ExternalClientAuthenticator
       if (!(error instanceof WritError)) throw error
       if (error.code === 'TRUST_PROVIDER_UNAVAILABLE') throw new ClientAuthenticationError(error.reasons[0] ?? 'trust_provider_unavailable', clientId, { error })
       throw new ClientAuthenticationError(error.reasons[0] ?? 'external_token_invalid', clientId, { hideReasons: true })
+    }
+  }
+
+  /** As an RFC 7523 authorization grant: any failure is `invalid_grant`, its reason kept for the audit record only. */
+  async authenticateGrant(assertion: string, clientId: string | undefined): Promise<AuthenticatedClient> {
+    try {
+      return await this.identify(assertion, clientId)
+    } catch (error) {
+      if (!(error instanceof WritError)) throw error
+      const reason = error.reasons[0] ?? 'external_token_invalid'
+      if (error.code === 'TRUST_PROVIDER_UNAVAILABLE') throw new ClientAuthenticationError(reason, clientId, { error })
+      throw new ClientAuthenticationError(reason, clientId, { error: new WritError('EXTERNAL_TOKEN_INVALID', 'the assertion is invalid or maps to no agent') })
     }
   }
 

@@ -20,6 +20,8 @@ import { policyRoutes } from '../policy/policy-routes.js'
 import { statusRoutes } from '../status/status-routes.js'
 import { grantRoutes } from '../delegation/grant-routes.js'
 import type { MandateDeps } from '../delegation/mandates.js'
+import { trustRoutes } from '../federation/trust-routes.js'
+import type { TrustProviders } from '../federation/trust-providers.js'
 
 /** Identity documents and policy sets are larger than token requests; still capped before parsing. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024
@@ -37,6 +39,8 @@ export interface AdminRoutesDeps {
   publicUrl: string
   /** Delegation grants: mandates, listing and revocation. */
   mandates: MandateDeps
+  /** Trusted outside issuers, listed read-only (`writ trust list`). */
+  trust: TrustProviders
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -53,6 +57,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', policyRoutes(deps.policy, deps.storage, deps.clock))
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
   app.route('/v1', grantRoutes(deps.mandates))
+  app.route('/v1', trustRoutes(deps.trust))
   app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))
   app.onError((error, c) => problemResponse(c, toWritError(error, deps.logger)))

@@ -19,6 +19,7 @@ export interface JwtBearerInput {
   clientId?: string
   /** Present when the client also sent a client assertion, which this grant does not use. */
   clientAssertion?: string
+  dpop?: string
 }
 
 export async function jwtBearerGrant(
@@ -30,7 +31,7 @@ export async function jwtBearerGrant(
   const grants = deps.assertionGrants
   if (!grants) throw new WritError('EXTERNAL_TOKEN_INVALID', 'no trusted issuer is configured for the jwt-bearer grant')
   const assertion = input.assertion
-  const { agent, assertion: spent, federation } = await authenticateWith(() => grants.authenticateGrant(assertion, input.clientId), deps)
+  const { agent, assertion: spent, federation } = await authenticateWith(() => grants.authenticateGrant(assertion, input.clientId), deps, input.dpop)
   const request = await parseSpendingAssertion(parse, agent.id, spent, deps)
   return decideAndIssue(agent, request, spent, sourceIp, deps, { grant_type: 'jwt-bearer', ...(federation ? { federation } : {}) })
 }

@@ -1,12 +1,14 @@
 /** HTTP adapter of the token endpoint, the RFC 8414 metadata and the JWKS (the public API). */
 import { Hono, type Context } from 'hono'
-import { DPOP, DPOP_ALGORITHMS, GRANT_TYPES, SIZE_LIMITS, TOKEN_TYPE_IDS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type WritAction } from '@writ/sdk'
+import { DPOP, DPOP_ALGORITHMS, GRANT_TYPES, SIZE_LIMITS, TOKEN_TYPE_IDS, WRIT_ACTION_TYPE, WritError, type AuthorizationServerMetadata, type GrantClaims, type WritAction } from '@writ/sdk'
 import { oauthErrorResponse, toWritError } from '../errors/error-responses.js'
 import type { KeyManager } from '../keys/key-manager.js'
 import type { Logger } from '../logger.js'
 import { readForm } from '../http/read-form.js'
 import { parseAuthorizationDetails, taskSchema, type CapabilityRequest } from './capability.js'
 import { mintCapability, type MintDeps } from './mint.js'
+import { jwtBearerGrant } from './jwt-bearer-grant.js'
+import { idJagGrant, isIdJag } from '../federation/id-jag-grant.js'
 import { redeemApproval } from '../oversight/redeem-approval.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { tokenExchange, type TokenExchangeDeps } from '../delegation/token-exchange.js'
@@ -53,21 +55,18 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
       let result
       if (grantType === GRANT_TYPES.tokenExchange) {
         const exchanged = await tokenExchange(client, form, peer, { ...deps.exchange, mint: deps.mint, audiences: deps.audiences })
-        if (exchanged.kind === 'grant') {
-          // RFC 8693 §2.2.1: a grant is not an access token for any resource server, hence token_type N_A.
-          return c.json({
-            access_token: exchanged.token,
-            issued_token_type: TOKEN_TYPE_IDS.grant,
-            token_type: 'N_A',
-            expires_in: exchanged.claims.exp - exchanged.claims.iat,
-            authorization_details: exchanged.claims.authorization_details,
-          }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
-        }
+        if (exchanged.kind === 'grant') return grantResponse(c, exchanged)
         result = { ...exchanged.issued, issuedTokenType: TOKEN_TYPE_IDS.accessToken }
       } else if (grantType === GRANT_TYPES.clientCredentials) {
         result = await mintCapability(client, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else if (grantType === GRANT_TYPES.ciba) {
         result = await redeemApproval(client, () => parsePoll(form), peer, deps.mint)
+      } else if (grantType === GRANT_TYPES.jwtBearer && isIdJag(form.get('assertion'))) {
+        // An ID-JAG names a human: the authenticated agent gets a delegation grant, as from that human's token exchange.
+        return grantResponse(c, await idJagGrant(client, form, peer, { ...deps.exchange, mint: deps.mint }))
+      } else if (grantType === GRANT_TYPES.jwtBearer) {
+        const input = { assertion: form.get('assertion'), clientId: form.get('client_id'), clientAssertion: form.get('client_assertion'), ...(dpop !== undefined ? { dpop } : {}) }
+        result = await jwtBearerGrant(input, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else {
         throw new WritError('GRANT_TYPE_UNSUPPORTED', grantType ? `grant_type \`${grantType.slice(0, 64)}\` is not supported` : 'grant_type is required')
       }
@@ -84,6 +83,17 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
     }
   })
   return app
+}
+
+/** RFC 8693 §2.2.1: a grant is not an access token for any resource server, hence token_type N_A. */
+function grantResponse(c: Context, grant: { token: string; claims: GrantClaims }): Response {
+  return c.json({
+    access_token: grant.token,
+    issued_token_type: TOKEN_TYPE_IDS.grant,
+    token_type: 'N_A',
+    expires_in: grant.claims.exp - grant.claims.iat,
+    authorization_details: grant.claims.authorization_details,
+  }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
 }
 
 function parseRequest(form: Map<string, string>, audiences: readonly string[]): CapabilityRequest {
@@ -121,7 +131,7 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba, GRANT_TYPES.tokenExchange],
+    grant_types_supported: [GRANT_TYPES.clientCredentials, GRANT_TYPES.ciba, GRANT_TYPES.tokenExchange, GRANT_TYPES.jwtBearer],
     backchannel_token_delivery_modes_supported: ['poll'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
