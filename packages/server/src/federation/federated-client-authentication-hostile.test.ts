@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SignJWT } from 'jose'
-import { CLIENT_ASSERTION_TYPE } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, GRANT_TYPES } from '@writ/sdk'
 import { createTestApp, type TestApp } from '../test-app.fixture.js'
 import type { Agent } from '../agents/agent-document.js'
 import { GH_AUDIENCE, githubActionsClaims, K8S_AUDIENCE, kubernetesClaims, registerFederated as register, startExternalIssuer, type ExternalIssuer } from './external-issuer.fixture.js'
@@ -97,6 +97,22 @@ describe('federated client authentication hostile battery', () => {
     expect(records[0]).toMatchObject({ seq: before + 1, type: 'client.authentication_fail', decision: { reasons: [reason] } })
     // The private_key_jwt path keeps its reasons in the answer; a federated mismatch never tells the prober which claim.
     if (!reason.startsWith('assertion_')) expect(body.reasons).toBeUndefined()
+  })
+
+  // The same battery through the other way in: the external token as an RFC 7523 authorization grant.
+  it.each(cases)('refuses %s as a jwt-bearer grant', async (_name, make, reason, who) => {
+    const target = who === 'k8s' ? k8sAgent : ghAgent
+    const response = await t.token({
+      grant_type: GRANT_TYPES.jwtBearer, assertion: await make(), client_id: target.id, task_id: 'T-7',
+      authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]),
+    })
+    expect(response.status).toBe(400)
+    const body = await response.json() as Record<string, unknown>
+    expect(body).toMatchObject({ error: 'invalid_grant', writ_code: 'EXTERNAL_TOKEN_INVALID' })
+    expect(body.reasons).toBeUndefined()
+    // An untrusted issuer is not a private_key_jwt assertion here: there is no other path for it to take.
+    const audited = reason.startsWith('assertion_') ? 'external_issuer_untrusted' : reason
+    expect((await t.storage.audit.tail(1))[0]).toMatchObject({ type: 'client.authentication_fail', decision: { reasons: [audited] } })
   })
 
   it('refuses a replayed single-use token', async () => {
