@@ -5,7 +5,8 @@ import { WritError } from '../errors/writ-error.js'
 import { createDpopKey, signDpopProof, type DpopKey } from '../client/dpop-key.js'
 import { AUDIENCE, ISSUER, NOW, capabilityClaims, generateTestKey, segment, signCapability } from './capability-token.fixture.js'
 import { createCapabilityVerifier, type CapabilityVerifier, type PresentedRequest } from './capability-verifier.js'
-import { accessTokenHash } from './dpop-proof.js'
+import { accessTokenHash, checkDpopClaims, createDpopProofParser, normaliseHtu } from './dpop-proof.js'
+import { verifyWithKeyType } from './signature.js'
 import { createMemoryDpopReplayCache } from './dpop-replay-cache.js'
 import { EXPECTED } from './hostile-tokens.fixture.js'
 
@@ -169,5 +170,24 @@ describe('createCapabilityVerifier with DPoP-bound tokens', () => {
       const token = await bound(p256.jkt)
       await expect(verifier().verify(token, EXPECTED, dpop(await proofFor(token, { by: p256 })))).resolves.toBeTruthy()
     })
+  })
+})
+
+// RFC 9449 figure 13 (section 7.1): a proof for a protected-resource request, its access token and key thumbprint.
+const RFC_RESOURCE_PROOF = 'eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19'
+  + '.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9'
+  + '.2oW9RP35yRqzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA'
+const RFC_ACCESS_TOKEN = 'Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU'
+const RFC_JKT = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
+
+describe('DPOP-14: the RFC 9449 example proof', () => {
+  it('verifies by its embedded key, whose thumbprint is the RFC\'s jkt, and its ath names the RFC\'s token', async () => {
+    const parsed = await createDpopProofParser()(RFC_RESOURCE_PROOF)
+    expect(parsed.key.jkt).toBe(RFC_JKT)
+    expect(verifyWithKeyType(parsed.key.keyType, parsed.key.key, parsed.signingInput, parsed.signature)).toBe(true)
+    const rules = { htm: 'GET', htus: [normaliseHtu('https://resource.example.org/protectedresource') as string], maxAgeSeconds: 60, leewaySeconds: 30, ath: accessTokenHash(RFC_ACCESS_TOKEN) }
+    expect(checkDpopClaims(parsed.claims, { ...rules, now: 1_562_262_618 })).toEqual({ jti: 'e1j3V_bKic8-LAEB', iat: 1_562_262_618 })
+    // Years later it is only a stale proof.
+    expect(() => checkDpopClaims(parsed.claims, { ...rules, now: NOW })).toThrow(expect.objectContaining({ reasons: ['dpop_iat_too_old'] }))
   })
 })

@@ -1,6 +1,6 @@
 /** DPoP with delegation grants (docs/threats.md TX-13): bound capabilities from a grant, and bound grants need their key. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createDpopKey, signDpopProof, TOKEN_TYPES, type DpopKey } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, GRANT_TYPES, TOKEN_TYPE_IDS, TOKEN_TYPES, createDpopKey, signDpopProof, type DpopKey } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { action, decodePayload, delegate, exchangeForCapability, mandate } from './delegation-test.fixture.js'
 
@@ -10,7 +10,15 @@ describe('DPoP and delegation grants', () => {
   let other: TestAgent
   let key: DpopKey
   beforeEach(async () => {
-    t = await createTestApp()
+    // The human-token port answers for one fixed token; its real implementations have their own suites.
+    t = await createTestApp({
+      humanTokens: {
+        async verify(token) {
+          if (token !== 'alice-id-token') throw new Error('unexpected human token')
+          return { issuer: 'https://idp.example', user: 'alice@example.com', groups: ['sre'] }
+        },
+      },
+    })
     bot = await t.register(exampleDocument('deploy-bot'))
     other = await t.register({ ...exampleDocument('deploy-bot'), name: 'other-bot' })
     key = await createDpopKey()
@@ -41,6 +49,24 @@ describe('DPoP and delegation grants', () => {
     const body = await response.json() as { access_token: string; token_type: string }
     expect(body.token_type).toBe('DPoP')
     expect(decodePayload(body.access_token)).toMatchObject({ sub: 'alice@example.com', cnf: { jkt: key.jkt } })
+  })
+
+  it('a human token exchanged with a proof gives a grant bound to the key, usable only with it', async () => {
+    await withProof()
+    const response = await t.token({
+      grant_type: GRANT_TYPES.tokenExchange, client_id: bot.agent.id, client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: await bot.assertion(), subject_token: 'alice-id-token', subject_token_type: TOKEN_TYPE_IDS.idToken,
+      requested_token_type: TOKEN_TYPE_IDS.grant, authorization_details: JSON.stringify([action('tests.run', 'repo:acme/billing', { actions: ['read'] })]), task_id: 'T-80',
+    })
+    expect(response.status, await response.clone().text()).toBe(200)
+    const grant = (await response.json() as { access_token: string }).access_token
+    expect(decodePayload(grant)).toMatchObject({ sub: 'alice@example.com', may_act: { sub: bot.agent.id }, cnf: { jkt: key.jkt } })
+    const [record] = await t.storage.audit.tail(1)
+    expect(record).toMatchObject({ type: 'delegation.create', data: { cnf_jkt: key.jkt } })
+    const detail = action('tests.run', 'repo:acme/billing', { actions: ['read'] })
+    expect(await (await exchangeForCapability(t, bot, grant, detail)).json()).toMatchObject({ reasons: ['dpop_proof_missing'] })
+    await withProof()
+    expect((await exchangeForCapability(t, bot, grant, detail)).status).toBe(200)
   })
 
   it('a delegator\'s proof does not bind the child grant it makes for another agent', async () => {

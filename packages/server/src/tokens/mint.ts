@@ -104,7 +104,9 @@ export async function authenticateWith(run: () => Promise<AuthenticatedClient>, 
   const assertion: Assertion = spent
     ? { clientId: spent.replayScope ?? agent.id, jti: spent.jti, expiresAtMs: spent.expiresAtMs }
     : { clientId: agent.id, jti: '', expiresAtMs: 0, reusable: true }
-  const dpop = await settleProof(proof, agent, assertion, deps)
+  // The common case (no proof, none required) stays synchronous: no extra turn on the hot path.
+  const dpop = proof === undefined && !deps.dpop.requireAll && agent.document.require_dpop !== true
+    ? undefined : await settleProof(proof, agent, assertion, deps)
   const federation = authenticated.federation ? { federation: authenticated.federation } : {}
   return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop }, ...federation }
 }
