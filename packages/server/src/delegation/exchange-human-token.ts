@@ -28,7 +28,7 @@ export interface HumanTokenExchange {
 export async function exchangeHumanToken(
   client: ClientAuthenticationInput, parse: () => HumanTokenExchange, sourceIp: string | undefined, deps: HumanExchangeDeps,
 ): Promise<IssuedGrant> {
-  const { agent, assertion } = await authenticate(client, deps.mint)
+  const { agent, assertion, federation } = await authenticate(client, deps.mint)
   const request = await parseSpendingAssertion(parse, agent.id, assertion, deps.mint)
   if (deps.humanTokens === undefined) {
     return refuseExchange(new WritError('HUMAN_ISSUER_UNTRUSTED', 'no human identity provider is trusted (trust.humanIssuers is empty)', { reasons: ['human_issuer_untrusted'] }), agent, assertion, deps.mint)
@@ -41,7 +41,7 @@ export async function exchangeHumanToken(
     return refuseExchange(error, agent, assertion, deps.mint, { requested: 'grant', subject_token_type: request.kind })
   }
   return issueHumanGrant({
-    identity, agent, details: request.details, task: request.task, assertion, via: request.kind,
+    identity, agent, details: request.details, task: request.task, assertion, via: request.kind, ...(federation ? { federation } : {}),
     ...(request.expiresIn !== undefined ? { expiresIn: request.expiresIn } : {}), ...(sourceIp ? { sourceIp } : {}),
   }, deps)
 }

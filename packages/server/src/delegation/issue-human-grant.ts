@@ -8,6 +8,7 @@
 import { WritError, type WritAction } from '@writ/sdk'
 import type { Agent } from '../agents/agent-document.js'
 import type { Config } from '../config/schema.js'
+import type { FederationEvidence } from '../tokens/client-authentication.js'
 import type { Assertion } from '../tokens/issue-token.js'
 import type { MintDeps } from '../tokens/mint.js'
 import type { HumanIdentity } from './human-token-verifier.js'
@@ -34,6 +35,8 @@ export interface HumanGrantRequest {
   sourceIp?: string
   /** How the human was verified, for the audit record (`id_token`, `jwt`, `id-jag`). */
   via: string
+  /** The external token that authenticated the agent, when it used one (federation/): named in the audit record. */
+  federation?: FederationEvidence
 }
 
 export async function issueHumanGrant(request: HumanGrantRequest, deps: HumanGrantDeps): Promise<IssuedGrant> {
@@ -75,7 +78,7 @@ export async function issueHumanGrant(request: HumanGrantRequest, deps: HumanGra
     data: {
       kind: 'human', delegator: identity.user, delegate: agent.id, depth: 1, via: request.via, issuer: identity.issuer,
       ...(identity.jti ? { external_jti: identity.jti } : {}), groups: identity.groups, authorization_details: grant.details,
-      ...(request.sourceIp ? { source_ip: request.sourceIp } : {}),
+      ...(request.sourceIp ? { source_ip: request.sourceIp } : {}), ...(request.federation ? { federation: request.federation } : {}),
     },
   }, deps.mint)
 }

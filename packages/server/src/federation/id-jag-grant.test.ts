@@ -3,23 +3,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLIENT_ASSERTION_TYPE, GRANT_TYPES, ID_JAG_TYP, TOKEN_TYPE_IDS } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { action, decodePayload, exchangeForCapability } from '../delegation/delegation-test.fixture.js'
-import { startExternalIssuer, type ExternalIssuer } from './external-issuer.fixture.js'
+import { GH_AUDIENCE, githubActionsClaims, registerFederated, startExternalIssuer, type ExternalIssuer } from './external-issuer.fixture.js'
 
 const HUMAN_AUDIENCE = 'https://writ.example/humans'
 
 describe('ID-JAG on the jwt-bearer grant', () => {
   let idp: ExternalIssuer
+  let gh: ExternalIssuer
   let t: TestApp
   let bot: TestAgent
   let other: TestAgent
 
   beforeAll(async () => {
     idp = await startExternalIssuer()
-    t = await createTestApp({ config: { trust: { humanIssuers: [{ issuer: idp.issuer, audience: HUMAN_AUDIENCE, groupsClaim: 'groups' }] } } })
+    gh = await startExternalIssuer()
+    t = await createTestApp({
+      config: {
+        trust: {
+          humanIssuers: [{ issuer: idp.issuer, audience: HUMAN_AUDIENCE, groupsClaim: 'groups' }],
+          providers: [{ name: 'github', issuer: gh.issuer, audience: GH_AUDIENCE, kind: 'github-actions' }],
+        },
+      },
+    })
     bot = await t.register(exampleDocument('deploy-bot'))
     other = await t.register({ ...exampleDocument('deploy-bot'), name: 'other-bot' })
   })
-  afterAll(async () => { await t.close(); await idp.close() })
+  afterAll(async () => { await t.close(); await idp.close(); await gh.close() })
 
   const now = () => t.clock.nowSeconds()
   const idJag = (over: Record<string, unknown> = {}, typ: string = ID_JAG_TYP) => idp.sign({
@@ -46,6 +55,21 @@ describe('ID-JAG on the jwt-bearer grant', () => {
     const capability = await exchangeForCapability(t, bot, body.access_token, action('tests.run', 'repo:acme/billing', { actions: ['read'] }))
     expect(capability.status).toBe(200)
     expect(decodePayload((await capability.json() as { access_token: string }).access_token)).toMatchObject({ sub: 'alice', client_id: bot.agent.id, act: { sub: bot.agent.id } })
+  })
+
+  it('lets an agent without a key present an ID-JAG, authenticating with its platform token, and names that token in the audit', async () => {
+    const ci = await registerFederated(t, 'ci-deployer', [{ provider: 'github', subject: 'repo:octo-org/octo-repo:environment:prod' }])
+    const platformToken = await gh.sign(githubActionsClaims(now(), GH_AUDIENCE))
+    const response = await t.token({
+      grant_type: GRANT_TYPES.jwtBearer, assertion: await idJag({ client_id: ci.id }),
+      client_id: ci.id, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: platformToken,
+      authorization_details: JSON.stringify([action('tests.run', 'repo:acme/billing', { actions: ['read'] })]), task_id: 'T-91',
+    })
+    expect(response.status, await response.clone().text()).toBe(200)
+    expect(decodePayload((await response.json() as { access_token: string }).access_token)).toMatchObject({ sub: 'alice', may_act: { sub: ci.id } })
+    expect((await t.storage.audit.tail(1))[0]).toMatchObject({
+      type: 'delegation.create', data: { via: 'id-jag', federation: { provider: 'github', iss: gh.issuer, sub: 'repo:octo-org/octo-repo:environment:prod' } },
+    })
   })
 
   it.each([
