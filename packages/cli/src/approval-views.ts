@@ -11,6 +11,9 @@ export interface Approval {
   parameters?: Record<string, unknown>
   task: { id: string; step?: string; purpose?: string }
   audience: string
+  /** Present when the agent acts on delegated authority: the human, and the grant and agents it came through. */
+  on_behalf_of?: string
+  delegation?: { grant: string; chain: string[]; depth: number }
   binding: string
   approvers: string[]
   reasons: string[]
@@ -39,6 +42,9 @@ export function formatApproval(a: Approval, names: AgentNames, nowMs: number): s
     ['auth_req_id', a.auth_req_id],
     ['status', a.status],
     ['agent', name === undefined ? a.agent_id : `${name} (${a.agent_id})`],
+    ['on behalf of', a.on_behalf_of],
+    ['delegated via', a.delegation === undefined ? undefined
+      : `${a.delegation.chain.length === 0 ? 'the human directly' : a.delegation.chain.map((id) => names.get(id) ?? id).join(' ← ')} (grant ${a.delegation.grant}, depth ${a.delegation.depth})`],
     ['action', a.action],
     ['resource', a.resource],
     ['parameters', a.parameters === undefined ? '' : JSON.stringify(a.parameters)],

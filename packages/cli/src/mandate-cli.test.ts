@@ -92,6 +92,15 @@ describe('writ mandate', () => {
     expect(widened.code).toBe(1)
     expect(widened.stderr).toContain('[GRANT_SCOPE_EXCEEDED]')
 
+    // A delegated action held for a human: the approver sees whose authority the agent uses.
+    const deploy = JSON.parse((await writ('mandate', 'grant', '--human', 'carol@example.com', '--agent', 'deploy-bot', '--action', 'deploy.run', '--resource', 'service:billing', '--task', 'T-14', '--json')).stdout) as { grant: string }
+    writeFileSync(join(t.dataDir, 'deploy-mandate.jwt'), deploy.grant)
+    const held = await writ('token', 'exchange', ...asDeployBot, '--subject-token-file', join(t.dataDir, 'deploy-mandate.jwt'), '--action', 'deploy.run', '--resource', 'service:billing')
+    expect(held.code).toBe(3)
+    const shown = await writ('approvals', 'show', held.stdout.trim())
+    expect(shown.stdout).toMatch(/^on behalf of\s+carol@example.com$/m)
+    expect(shown.stdout).toMatch(/^delegated via\s+the human directly \(grant \S+, depth 1\)$/m)
+
     const plain = await writ('token', 'request', ...asDeployBot, '--action', 'tests.run', '--resource', 'repo:acme/billing', '--access', 'read', '--task', 'T-1', '--decode')
     expect(plain.stdout).toMatch(/^act\s+-$/m)
   })

@@ -149,6 +149,8 @@ describe.each(engines())('mandates and grant → capability exchange on $name', 
     const held = await exchangeForCapability(t, bot, grant, action('deploy.run', 'service:billing'))
     const pending = await held.json() as { error: string; auth_req_id: string }
     expect(pending.error).toBe('authorization_pending')
+    const listed = await (await t.admin('GET', '/v1/approvals?status=pending')).json() as { approvals: Array<Record<string, unknown>> }
+    expect(listed.approvals).toMatchObject([{ auth_req_id: pending.auth_req_id, agent_id: bot.agent.id, on_behalf_of: 'alice@example.com', delegation: { grant: jti, chain: [], depth: 1 } }])
     const approved = await t.app.adminApp.request(`/v1/approvals/${pending.auth_req_id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${approver}` } })
     expect(approved.status).toBe(200)
     t.clock.advance(5_000)

@@ -1,8 +1,8 @@
 /** Federated client authentication: GitHub Actions- and Kubernetes-shaped tokens, verified over HTTP, mapped to agents. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLIENT_ASSERTION_TYPE } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, createDpopKey, signDpopProof } from '@writ/sdk'
 import { decodeJwt } from 'jose'
-import { createTestApp, type TestApp } from '../test-app.fixture.js'
+import { createTestApp, ISSUER, type TestApp } from '../test-app.fixture.js'
 import type { Agent } from '../agents/agent-document.js'
 import { GH_AUDIENCE, githubActionsClaims, K8S_AUDIENCE, kubernetesClaims, registerFederated as register, startExternalIssuer, type ExternalIssuer } from './external-issuer.fixture.js'
 
@@ -98,6 +98,28 @@ describe('federated client authentication', () => {
     expect(body.reasons).toBeUndefined()
     const [record] = await t.storage.audit.tail(1)
     expect(record).toMatchObject({ type: 'client.authentication_fail', decision: { reasons: ['federated_identity_unmatched'] } })
+  })
+
+  it('binds the token to a DPoP proof sent with a reusable platform token, and spends the proof, not the token', async () => {
+    const key = await createDpopKey()
+    const external = await gh.sign(githubActionsClaims(t.clock.nowSeconds(), GH_AUDIENCE))
+    const send = (dpop: string) => t.app.publicApp.request('/oauth/token', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials', client_id: ghAgent.id, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: external,
+        authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]), task_id: 'T-7',
+      }).toString(),
+    })
+    const proof = await signDpopProof(key, { htm: 'POST', htu: `${ISSUER}/oauth/token`, now: () => t.clock.nowSeconds() })
+    const bound = await send(proof)
+    expect(bound.status).toBe(200)
+    const body = await bound.json() as { access_token: string; token_type: string }
+    expect(body.token_type).toBe('DPoP')
+    expect(decodeJwt(body.access_token)).toMatchObject({ cnf: { jkt: key.jkt } })
+    // The same proof again is refused; the same platform token with a fresh proof is not.
+    expect(await (await send(proof)).json()).toMatchObject({ writ_code: 'DPOP_PROOF_INVALID' })
+    const fresh = await signDpopProof(key, { htm: 'POST', htu: `${ISSUER}/oauth/token`, now: () => t.clock.nowSeconds() })
+    expect((await send(fresh)).status).toBe(200)
   })
 
   it('refetches the JWKS for unknown kids at a bounded rate: a flood of made-up kids costs no fetch within the cooldown', async () => {

@@ -57,6 +57,11 @@ export function approvalView(approval: Approval, nowMs: number): Record<string, 
     parameters: approval.request.action.parameters,
     task: approval.request.task,
     audience: approval.request.audience,
+    // An approver must see whose authority the agent uses and through whom, not only which agent asks.
+    ...(approval.request.delegation ? {
+      on_behalf_of: approval.request.delegation.subject,
+      delegation: { grant: approval.request.delegation.grant, chain: approval.request.delegation.agents, depth: approval.request.delegation.depth },
+    } : {}),
     binding: approval.binding,
     approvers: approval.approvers,
     reasons: approval.reasons,
