@@ -70,6 +70,19 @@ describe('the SDK agent client with DPoP', () => {
     expect(await (await callResourceServer(plain, bearer)).text()).toBe('unbound')
   })
 
+  it('binds the capability a delegation grant is exchanged for, and presents it to the resource server', async () => {
+    const mandate = await t.admin('POST', '/v1/grants', {
+      human: 'alice@example.com', agent: bot.agent.id, task: { id: 'T-9' },
+      authorization_details: [{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/*' }],
+    })
+    const { grant } = await mandate.json() as { grant: string }
+    const c = client(true)
+    const capability = await c.exchangeGrant({ grant, action: 'tests.run', resource: 'repo:acme/billing', access: 'read' })
+    expect(capability.tokenType).toBe('DPoP')
+    expect(decodeJwt(capability.accessToken)).toMatchObject({ sub: 'alice@example.com', cnf: { jkt: (await c.dpopKey())?.jkt } })
+    expect((await callResourceServer(c, capability)).status).toBe(200)
+  })
+
   it('binds the token of a held request, redeemed by the CIBA poll, to the same key', async () => {
     const approver = (await (await t.admin('POST', '/v1/admins', { name: 'rm@example.com', roles: ['release-manager'] })).json() as { credential: string }).credential
     let pending: string | undefined
