@@ -1,0 +1,134 @@
+/**
+ * RevocationList: the revocation events a verifier has learnt, checked against a verified token (pure, no I/O). Each
+ * entry is kept only until its `forget_after`, when every token it could affect has expired, so memory stays bounded
+ * by what is revoked *and still live*, never by everything ever revoked.
+ */
+import type { ActorClaim, CapabilityClaims } from '../wire/profile.js'
+
+export const REVOCATION_KINDS = ['token', 'task', 'delegation', 'agent', 'key'] as const
+export type RevocationKind = (typeof REVOCATION_KINDS)[number]
+
+/** One revocation event (the stream's `event: revocation` data; docs/revocation.md). */
+export interface RevocationEvent {
+  kind: RevocationKind
+  iss: string
+  /** `token`: the token's jti; `delegation`: the grant's jti (tokens whose `parent` it is). */
+  jti?: string
+  task_id?: string
+  agent_id?: string
+  kid?: string
+  /** NumericDate seconds. */
+  revoked_at: number
+  /** NumericDate seconds: after it nothing the event covers can still be valid. */
+  forget_after: number
+}
+
+/** What each kind names: the one member that identifies its target. */
+export const REVOCATION_TARGET_MEMBER = {
+  token: 'jti', delegation: 'jti', task: 'task_id', agent: 'agent_id', key: 'kid',
+} as const satisfies Record<RevocationKind, keyof RevocationEvent>
+
+// Bounds on what a stream may feed in (hostile or broken peer): identifiers longer than any Writ issues are refused.
+const MAX_VALUE_LENGTH = 512
+
+/**
+ * The event if `value` is a well-formed revocation event, else undefined. Untrusted: it comes off the network, so
+ * every member is checked for type and size and unknown kinds are refused rather than guessed at.
+ */
+export function parseRevocationEvent(value: unknown): RevocationEvent | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const v = value as Record<string, unknown>
+  const kind = v.kind
+  if (typeof kind !== 'string' || !(REVOCATION_KINDS as readonly string[]).includes(kind)) return undefined
+  const member = REVOCATION_TARGET_MEMBER[kind as RevocationKind]
+  const target = v[member]
+  if (!isBoundedString(target) || !isBoundedString(v.iss)) return undefined
+  if (!isNumericDate(v.revoked_at) || !isNumericDate(v.forget_after)) return undefined
+  return { kind: kind as RevocationKind, iss: v.iss, [member]: target, revoked_at: v.revoked_at, forget_after: v.forget_after }
+}
+
+/** The claims a revocation can match; a verified CapabilityClaims has all of them. */
+export type RevocableClaims = Pick<CapabilityClaims, 'iss' | 'jti' | 'sub' | 'client_id' | 'iat' | 'task'> & {
+  act?: ActorClaim | undefined
+  parent?: string | undefined
+}
+
+interface Entry {
+  revokedAt: number
+  forgetAfter: number
+}
+
+export class RevocationList {
+  // One map per kind, keyed `iss \n value`: a newline never occurs in an issuer URL, so two keys never collide.
+  private readonly maps: Record<RevocationKind, Map<string, Entry>> = {
+    token: new Map(), task: new Map(), delegation: new Map(), agent: new Map(), key: new Map(),
+  }
+
+  /** Adds an event; a second event for the same target keeps the later `revoked_at` and the later `forget_after`. */
+  apply(event: RevocationEvent): void {
+    const value = event[REVOCATION_TARGET_MEMBER[event.kind]]
+    if (value === undefined) throw new TypeError(`a ${event.kind} revocation names its ${REVOCATION_TARGET_MEMBER[event.kind]}`)
+    const map = this.maps[event.kind]
+    const key = `${event.iss}\n${value}`
+    const known = map.get(key)
+    map.set(key, known === undefined
+      ? { revokedAt: event.revoked_at, forgetAfter: event.forget_after }
+      : { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, event.forget_after) })
+  }
+
+  /**
+   * True when a verified token is covered by a revocation: its (iss, jti); its parent grant; its task; its key id; or
+   * an agent it names (`client_id`, `sub`, any actor of `act`) that was revoked at or after the token's `iat`.
+   */
+  isRevoked(claims: RevocableClaims, kid: string | undefined, nowSeconds: number): boolean {
+    if (this.size === 0) return false
+    const iss = claims.iss
+    const m = this.maps
+    if (live(m.token.get(`${iss}\n${claims.jti}`), nowSeconds)) return true
+    if (claims.parent !== undefined && live(m.delegation.get(`${iss}\n${claims.parent}`), nowSeconds)) return true
+    if (claims.task !== undefined && live(m.task.get(`${iss}\n${claims.task.id}`), nowSeconds)) return true
+    if (kid !== undefined && live(m.key.get(`${iss}\n${kid}`), nowSeconds)) return true
+    if (m.agent.size === 0) return false
+    // The kill switch: a token minted for (or through) the agent before it was stopped. A token minted after a later
+    // reactivation has a greater `iat` and stays valid.
+    const agentRevoked = (id: string): boolean => {
+      const entry = m.agent.get(`${iss}\n${id}`)
+      return entry !== undefined && live(entry, nowSeconds) && claims.iat <= entry.revokedAt
+    }
+    if (agentRevoked(claims.client_id) || (claims.sub !== claims.client_id && agentRevoked(claims.sub))) return true
+    for (let actor = claims.act; actor !== undefined; actor = actor.act) if (agentRevoked(actor.sub)) return true
+    return false
+  }
+
+  /** Forgets every entry whose `forget_after` has passed; returns how many were dropped. */
+  prune(nowSeconds: number): number {
+    let dropped = 0
+    for (const map of Object.values(this.maps)) {
+      for (const [key, entry] of map) {
+        if (entry.forgetAfter <= nowSeconds) {
+          map.delete(key)
+          dropped++
+        }
+      }
+    }
+    return dropped
+  }
+
+  get size(): number {
+    const m = this.maps
+    return m.token.size + m.task.size + m.delegation.size + m.agent.size + m.key.size
+  }
+}
+
+// An entry past forget_after can only match tokens that have expired; it is ignored until prune() drops it.
+function live(entry: Entry | undefined, nowSeconds: number): boolean {
+  return entry !== undefined && entry.forgetAfter > nowSeconds
+}
+
+function isBoundedString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_VALUE_LENGTH
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
