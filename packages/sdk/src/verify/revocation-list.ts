@@ -3,7 +3,8 @@
  * entry is kept only until its `forget_after`, when every token it could affect has expired, so memory stays bounded
  * by what is revoked *and still live*, never by everything ever revoked.
  */
-import type { ActorClaim, CapabilityClaims } from '../wire/profile.js'
+import { LIFETIMES, type ActorClaim, type CapabilityClaims } from '../wire/profile.js'
+import { systemNowSeconds } from '../clock.js'
 
 export const REVOCATION_KINDS = ['token', 'task', 'delegation', 'agent', 'key'] as const
 export type RevocationKind = (typeof REVOCATION_KINDS)[number]
@@ -58,22 +59,66 @@ interface Entry {
   forgetAfter: number
 }
 
+export interface RevocationListOptions {
+  /**
+   * Seconds an entry is kept past its `forget_after`. A verifier accepts a token up to its leeway after `exp`, and a
+   * `token` event's `forget_after` is that `exp`: dropping it exactly then would revive the token for the leeway.
+   * Default LIFETIMES.maxLeeway (60), the most leeway any verifier may be configured with.
+   */
+  graceSeconds?: number
+  /** Every this many applies the list prunes itself, so memory stays bounded without anyone calling prune(). Default 1024. */
+  pruneEvery?: number
+  /** Current time in epoch seconds, for the automatic prune; for tests. */
+  now?: () => number
+}
+
 export class RevocationList {
+  private readonly graceSeconds: number
+  private readonly pruneEvery: number
+  private readonly now: () => number
+  private appliesSincePrune = 0
+  private lastId: number | undefined
+
+  constructor(options: RevocationListOptions = {}) {
+    this.graceSeconds = options.graceSeconds ?? LIFETIMES.maxLeeway
+    if (!Number.isInteger(this.graceSeconds) || this.graceSeconds < 0) throw new TypeError('graceSeconds must be a non-negative integer')
+    this.pruneEvery = options.pruneEvery ?? 1024
+    if (!Number.isInteger(this.pruneEvery) || this.pruneEvery <= 0) throw new TypeError('pruneEvery must be a positive integer')
+    this.now = options.now ?? systemNowSeconds
+  }
+
   // One map per kind, keyed `iss \n value`: a newline never occurs in an issuer URL, so two keys never collide.
   private readonly maps: Record<RevocationKind, Map<string, Entry>> = {
     token: new Map(), task: new Map(), delegation: new Map(), agent: new Map(), key: new Map(),
   }
 
-  /** Adds an event; a second event for the same target keeps the later `revoked_at` and the later `forget_after`. */
-  apply(event: RevocationEvent): void {
+  /**
+   * Adds an event; a second event for the same target keeps the later `revoked_at` and the later `forget_after`.
+   * `eventId` is the stream's event id, remembered as `lastEventId` (the `Last-Event-ID` to resume from). Every
+   * `pruneEvery` applies, entries past their `forget_after` are dropped: the cost is amortised, never a scan per call.
+   */
+  apply(event: RevocationEvent, eventId?: number): void {
     const value = event[REVOCATION_TARGET_MEMBER[event.kind]]
     if (value === undefined) throw new TypeError(`a ${event.kind} revocation names its ${REVOCATION_TARGET_MEMBER[event.kind]}`)
     const map = this.maps[event.kind]
     const key = `${event.iss}\n${value}`
     const known = map.get(key)
     map.set(key, known === undefined
-      ? { revokedAt: event.revoked_at, forgetAfter: event.forget_after }
-      : { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, event.forget_after) })
+      ? { revokedAt: event.revoked_at, forgetAfter: event.forget_after + this.graceSeconds }
+      : { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, event.forget_after + this.graceSeconds) })
+    if (eventId !== undefined) this.noteEventId(eventId)
+    if (++this.appliesSincePrune >= this.pruneEvery) this.prune(this.now())
+  }
+
+  /** Records a stream event id without an event (a heartbeat's `last_event_id`); ids only move forward. */
+  noteEventId(eventId: number): void {
+    if (!Number.isSafeInteger(eventId) || eventId < 0) throw new TypeError('eventId must be a non-negative integer')
+    if (this.lastId === undefined || eventId > this.lastId) this.lastId = eventId
+  }
+
+  /** The greatest stream event id applied so far, or undefined before the first. */
+  get lastEventId(): number | undefined {
+    return this.lastId
   }
 
   /**
@@ -100,8 +145,9 @@ export class RevocationList {
     return false
   }
 
-  /** Forgets every entry whose `forget_after` has passed; returns how many were dropped. */
+  /** Forgets every entry whose `forget_after` (plus the grace) has passed; returns how many were dropped. */
   prune(nowSeconds: number): number {
+    this.appliesSincePrune = 0
     let dropped = 0
     for (const map of Object.values(this.maps)) {
       for (const [key, entry] of map) {
@@ -120,7 +166,7 @@ export class RevocationList {
   }
 }
 
-// An entry past forget_after can only match tokens that have expired; it is ignored until prune() drops it.
+// An entry past forget_after (plus the grace) can only match tokens that have expired; it is ignored until prune() drops it.
 function live(entry: Entry | undefined, nowSeconds: number): boolean {
   return entry !== undefined && entry.forgetAfter > nowSeconds
 }
