@@ -61,7 +61,8 @@ describe('subscribeRevocations', () => {
   it('loads the snapshot, then refuses a token revoked live, with the API token and no Last-Event-ID on first connect', async () => {
     stream = await startStreamFixture()
     stream.revoke(revocation('token', { jti: 'someone-else' }))
-    const { verifier, subscription } = await subscribe()
+    const seen: number[] = []
+    const { verifier, subscription } = await subscribe({ onRevocation: (_event, id) => seen.push(id) })
     await subscription.ready
     expect(subscription.list.size).toBe(1)
     expect(stream.requests[0]).toMatchObject({ authorization: 'Bearer api-token-1', accept: 'text/event-stream' })
@@ -70,6 +71,7 @@ describe('subscribeRevocations', () => {
     stream.revoke(revocation('token', { jti: 'jti-live' }))
     await eventuallyOutcome(verifier, 'TOKEN_REVOKED')
     expect(subscription.status()).toMatchObject({ connected: true, synced: true, fresh: true, lastEventId: 2, size: 2 })
+    expect(seen).toEqual([1, 2])
   })
 
   it('refuses by each kind: parent grant, task, killed agent, signing key', async () => {

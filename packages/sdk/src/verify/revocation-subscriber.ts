@@ -12,7 +12,7 @@ import { WritError } from '../errors/writ-error.js'
 import { systemNowSeconds } from '../clock.js'
 import type { CapabilityClaims } from '../wire/profile.js'
 import type { JwsHeader } from './compact-jws.js'
-import { parseRevocationEvent, REVOCATION_KINDS, RevocationList, type RevocationListOptions } from './revocation-list.js'
+import { parseRevocationEvent, REVOCATION_KINDS, RevocationList, type RevocationEvent, type RevocationListOptions } from './revocation-list.js'
 
 /** The scope of Writ's own API token that opens the revocation stream. */
 export const REVOCATIONS_SCOPE = 'writ:revocations'
@@ -44,6 +44,11 @@ export interface RevocationSubscriberOptions {
   backoff?: { initialMs?: number; maxMs?: number }
   /** Options of the list (grace past forget_after, prune cadence, clock). */
   list?: RevocationListOptions
+  /**
+   * Called after each revocation event is applied (from the snapshot too), for work that should follow at once:
+   * closing sessions or connections a revoked token opened. Must not throw; an error it throws is reported to onError.
+   */
+  onRevocation?: (event: RevocationEvent, eventId: number) => void
   /** Called with every connection problem (for logging; never carries the token). The subscriber retries on its own. */
   onError?: (error: Error) => void
   /** For tests: another fetch. */
@@ -232,6 +237,13 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
     const event = parseRevocationEvent(data)
     if (event !== undefined) {
       list.apply(event, id)
+      if (options.onRevocation !== undefined) {
+        try {
+          options.onRevocation(event, id)
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)))
+        }
+      }
     } else if (isUnknownKind(data)) {
       list.noteEventId(id) // a kind this SDK does not know covers nothing it verifies
     } else {
