@@ -49,6 +49,9 @@ async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, 
   const errors = []
   const verifiers = []
   const subscriptions = []
+  // The key set is fetched once per process and given to every verifier as a fixed set: what is measured is the
+  // revocation's way to the verifiers, not 1,000 JWKS fetches racing at start.
+  const jwks = await (await fetch(`${publicUrl}/.well-known/jwks.json`)).json()
   for (let i = 0; i < count; i++) {
     const subscription = subscribeRevocations({
       issuer,
@@ -69,7 +72,7 @@ async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, 
       },
     })
     subscriptions.push(subscription)
-    verifiers.push(createCapabilityVerifier({ issuer, audience, jwks: `${publicUrl}/.well-known/jwks.json`, isRevoked: subscription.isRevoked }))
+    verifiers.push(createCapabilityVerifier({ issuer, audience, jwks, isRevoked: subscription.isRevoked }))
   }
   await Promise.all(subscriptions.map((s) => s.ready))
   // Every verifier accepts the token before the revocation (and has its keys cached).
