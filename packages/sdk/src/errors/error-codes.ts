@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   KEY_NOT_FOUND: { status: 401, title: 'No key matches the token', oauth: 'invalid_token' },
   EXTERNAL_TOKEN_INVALID: { status: 400, title: 'The external token is invalid or matches no identity', oauth: 'invalid_grant' },
   TRUST_PROVIDER_UNAVAILABLE: { status: 503, title: 'A trusted identity provider cannot be reached', oauth: 'temporarily_unavailable' },
+  REVOCATION_STALE: { status: 503, title: 'The revocation list is not known to be current', oauth: 'temporarily_unavailable' },
   JWKS_UNAVAILABLE: { status: 503, title: 'The key set could not be fetched', oauth: 'temporarily_unavailable' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', oauth: 'slow_down' },
   NOT_FOUND: { status: 404, title: 'No such resource', oauth: 'invalid_request' },

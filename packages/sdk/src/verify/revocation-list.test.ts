@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parseRevocationEvent, RevocationList, type RevocableClaims, type RevocationEvent } from './revocation-list.js'
 
@@ -62,7 +63,7 @@ describe('RevocationList', () => {
   })
 
   it('forgets entries after forget_after, so memory stays bounded', () => {
-    const list = new RevocationList()
+    const list = new RevocationList({ graceSeconds: 0 })
     for (let i = 0; i < 10_000; i++) list.apply(event('token', { jti: `t-${i}` }, { forget_after: NOW + (i % 10) }))
     expect(list.size).toBe(10_000)
     expect(list.prune(NOW + 5)).toBe(6_000)
@@ -71,6 +72,123 @@ describe('RevocationList', () => {
     expect(list.isRevoked(claims({ jti: 't-9' }), undefined, NOW + 9)).toBe(false)
     list.prune(NOW + 10)
     expect(list.size).toBe(0)
+  })
+})
+
+describe('RevocationList over time', () => {
+  it('keeps an entry for the grace past forget_after, since a verifier accepts a token for its leeway after exp', () => {
+    const list = new RevocationList({ graceSeconds: 60 })
+    list.apply(event('token', { jti: 'tok-1' }, { forget_after: NOW + 100 }))
+    expect(list.isRevoked(claims(), undefined, NOW + 159)).toBe(true)
+    expect(list.prune(NOW + 159)).toBe(0)
+    expect(list.isRevoked(claims(), undefined, NOW + 160)).toBe(false)
+    expect(list.prune(NOW + 160)).toBe(1)
+  })
+
+  it('remembers the greatest event id applied or noted, and refuses ids that are not integers', () => {
+    const list = new RevocationList()
+    expect(list.lastEventId).toBeUndefined()
+    list.apply(event('token', { jti: 'a' }), 7)
+    list.apply(event('token', { jti: 'b' }), 5)
+    expect(list.lastEventId).toBe(7)
+    list.noteEventId(9)
+    expect(list.lastEventId).toBe(9)
+    expect(() => list.noteEventId(1.5)).toThrow(TypeError)
+    expect(() => list.noteEventId(-1)).toThrow(TypeError)
+  })
+
+  it('prunes itself every pruneEvery applies, with its own clock', () => {
+    let now = NOW
+    const list = new RevocationList({ graceSeconds: 0, pruneEvery: 10, now: () => now })
+    for (let i = 0; i < 9; i++) list.apply(event('token', { jti: `old-${i}` }, { forget_after: NOW + 1 }))
+    now = NOW + 5
+    expect(list.size).toBe(9)
+    list.apply(event('token', { jti: 'new' }, { forget_after: NOW + 100 }))
+    expect(list.size).toBe(1)
+  })
+
+  it('stays bounded by rate × lifetime over 1,000,000 revocations issued over simulated time', () => {
+    // 1,000 revocations a second for 1,000 simulated seconds, each mattering for 5 minutes (+ 60 s grace).
+    const rate = 1_000
+    const lifetime = 300
+    const grace = 60
+    const pruneEvery = 1024
+    let now = NOW
+    const list = new RevocationList({ graceSeconds: grace, pruneEvery, now: () => now })
+    const gc = (globalThis as { gc?: () => void }).gc
+    const bound = rate * (lifetime + grace + 1) + pruneEvery
+    let maxSize = 0
+    let heapAtSteadyState = 0
+    const kinds = ['token', 'delegation', 'task', 'agent'] as const
+    const members = { token: 'jti', delegation: 'jti', task: 'task_id', agent: 'agent_id' } as const
+    for (let i = 0; i < 1_000_000; i++) {
+      if (i % rate === 0) now++
+      const kind = kinds[i & 3]!
+      list.apply({ kind, iss: ISS, [members[kind]]: `target-${i}`, revoked_at: now, forget_after: now + lifetime }, i + 1)
+      if (list.size > maxSize) maxSize = list.size
+      if (i === 500_000) {
+        gc?.()
+        heapAtSteadyState = process.memoryUsage().heapUsed
+      }
+    }
+    expect(list.lastEventId).toBe(1_000_000)
+    expect(maxSize).toBeLessThanOrEqual(bound)
+    expect(list.size).toBeGreaterThan(rate * lifetime / 2)
+    if (gc !== undefined) {
+      // From mid-run (already at steady state) to the end, the heap must not grow with the number of events seen.
+      gc()
+      expect(process.memoryUsage().heapUsed - heapAtSteadyState).toBeLessThan(32 * 1024 * 1024)
+    }
+    now += lifetime + grace + 1
+    list.prune(now)
+    expect(list.size).toBe(0)
+  }, 60_000)
+
+  it('matches a brute-force model of the rules for any set of events and any token (property)', () => {
+    const id = fc.constantFrom('a', 'b', 'c')
+    const eventArb = fc.record({
+      kind: fc.constantFrom(...(['token', 'task', 'delegation', 'agent', 'key'] as const)),
+      iss: fc.constantFrom(ISS, 'https://other.example'),
+      target: id,
+      revoked_at: fc.integer({ min: NOW - 50, max: NOW + 50 }),
+      life: fc.integer({ min: 0, max: 100 }),
+    })
+    const actorChain = fc.array(id, { maxLength: 3 })
+    const tokenArb = fc.record({
+      iss: fc.constantFrom(ISS, 'https://other.example'), jti: id, sub: id, client_id: id, parent: fc.option(id, { nil: undefined }),
+      task: fc.option(id, { nil: undefined }), iat: fc.integer({ min: NOW - 60, max: NOW + 60 }), actors: actorChain, kid: fc.option(id, { nil: undefined }),
+      now: fc.integer({ min: NOW - 10, max: NOW + 160 }),
+    })
+    fc.assert(fc.property(fc.array(eventArb, { maxLength: 8 }), tokenArb, (events, t) => {
+      const list = new RevocationList({ graceSeconds: 0, now: () => NOW })
+      for (const e of events) {
+        const member = { token: 'jti', delegation: 'jti', task: 'task_id', agent: 'agent_id', key: 'kid' }[e.kind]
+        list.apply({ kind: e.kind, iss: e.iss, [member]: e.target, revoked_at: e.revoked_at, forget_after: e.revoked_at + e.life })
+      }
+      let act: RevocableClaims['act']
+      for (const actor of [...t.actors].reverse()) act = act === undefined ? { sub: actor } : { sub: actor, act }
+      const token: RevocableClaims = {
+        iss: t.iss, jti: t.jti, sub: t.sub, client_id: t.client_id, iat: t.iat, parent: t.parent, act,
+        ...(t.task === undefined ? {} : { task: { id: t.task } }),
+      }
+      const expected = events.some((e) => {
+        if (e.iss !== t.iss || e.revoked_at + e.life <= t.now) return false
+        switch (e.kind) {
+          case 'token': return e.target === t.jti
+          case 'delegation': return e.target === t.parent
+          case 'task': return e.target === t.task
+          case 'key': return e.target === t.kid
+          case 'agent': {
+            // The later of several kills of one agent is what counts (its revoked_at and forget_after are merged).
+            const kills = events.filter((k) => k.kind === 'agent' && k.iss === t.iss && k.target === e.target)
+            const revokedAt = Math.max(...kills.map((k) => k.revoked_at))
+            const named = [t.client_id, t.sub, ...t.actors].includes(e.target)
+            return named && t.iat <= revokedAt
+          }
+        }
+      })
+      expect(list.isRevoked(token, t.kid, t.now)).toBe(expected)
+    }), { numRuns: 2_000 })
   })
 })
 
