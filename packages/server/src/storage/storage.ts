@@ -8,6 +8,7 @@ import { AuditRepository } from './audit-repository.js'
 import { ApprovalRepository } from './approval-repository.js'
 import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
+import { RevocationRepository } from './revocation-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -20,6 +21,7 @@ export interface Repositories {
   approvals: ApprovalRepository
   policySets: PolicySetRepository
   grants: GrantRepository
+  revocations: RevocationRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -29,6 +31,7 @@ export interface IssuanceRepositories {
   approvals: Pick<ApprovalRepository, 'consume' | 'insert'>
   audit: Pick<AuditRepository, 'append'>
   grants: Pick<GrantRepository, 'live' | 'insert'>
+  revocations: Pick<RevocationRepository, 'revokedTasks'>
 }
 
 export interface Storage extends Repositories {
@@ -36,7 +39,7 @@ export interface Storage extends Repositories {
   readonly db: Kysely<Database>
   /** Runs `work` in one transaction; the audit append inside it commits or rolls back with the state it records. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>
-  /** Deletes rows that no longer protect anything (expired assertion jtis). */
+  /** Deletes rows that no longer protect anything (expired assertion jtis, revocation events past forget_after). */
   prune(nowMs: number): Promise<void>
   close(): Promise<void>
 }
@@ -50,5 +53,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     approvals: new ApprovalRepository(db),
     policySets: new PolicySetRepository(db),
     grants: new GrantRepository(db),
+    revocations: new RevocationRepository(db, driver),
   }
 }
