@@ -8,6 +8,7 @@ import { AuditRepository } from './audit-repository.js'
 import { ApprovalRepository } from './approval-repository.js'
 import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
+import { ResourceServerRepository } from './resource-server-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -20,6 +21,7 @@ export interface Repositories {
   approvals: ApprovalRepository
   policySets: PolicySetRepository
   grants: GrantRepository
+  resourceServers: ResourceServerRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -50,5 +52,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     approvals: new ApprovalRepository(db),
     policySets: new PolicySetRepository(db),
     grants: new GrantRepository(db),
+    resourceServers: new ResourceServerRepository(db),
   }
 }

@@ -126,6 +126,28 @@ export interface GrantsTable {
   revoked_by: string | null
 }
 
+/** A registered resource server (resource-servers/); `document` is its JSON document, `audience` copied out for lookups. */
+export interface ResourceServersTable {
+  id: string
+  name: string
+  audience: string
+  status: string
+  version: number
+  document: string
+  created_at: number
+  updated_at: number
+}
+
+export interface ResourceServerVersionsTable {
+  resource_server_id: string
+  version: number
+  status: string
+  document: string
+  changed_by: string
+  changed_at: number
+  change: string
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -138,4 +160,6 @@ export interface Database {
   policy_sets: PolicySetsTable
   approvals: ApprovalsTable
   grants: GrantsTable
+  resource_servers: ResourceServersTable
+  resource_server_versions: ResourceServerVersionsTable
 }
