@@ -4,7 +4,7 @@ import canonicalize from 'canonicalize'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
-export type ActorKind = 'agent' | 'human' | 'admin' | 'host' | 'system'
+export type ActorKind = 'agent' | 'human' | 'admin' | 'host' | 'system' | 'resource_server'
 
 export interface AuditEvent {
   /** `noun.verb`, e.g. `token.issue`, `agent.register`. */
