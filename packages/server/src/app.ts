@@ -32,6 +32,13 @@ import { audiences as acceptedAudiences } from './resource-servers/audiences.js'
 import { ResourceServerCache } from './resource-servers/resource-server-cache.js'
 import { apiTokenVerifier, type ApiTokenVerifier } from './resource-servers/verify-api-token.js'
 import { ownSignatureCheck } from './keys/own-signature.js'
+import { streamAuthorizer } from './resource-servers/authorize-stream.js'
+import { PostgresRevocationListener } from './revocation/postgres-revocation-listener.js'
+import { RevocationFeed } from './revocation/revocation-feed.js'
+import { RevocationState } from './revocation/revocation-state.js'
+import type { AuthorizeStream } from './revocation/revocation-stream-routes.js'
+import { RevocationStreams } from './revocation/revocation-streams.js'
+import { Revocations } from './revocation/revocations.js'
 
 export interface AppOptions {
   config: Config
@@ -48,6 +55,8 @@ export interface AppOptions {
   remoteAddress?: (c: Context) => string | undefined
   /** Overrides for tests: verifies humans' tokens for delegation; by default `trust.humanIssuers` (federation/). */
   humanTokens?: HumanTokenVerifier
+  /** Overrides for tests: checks the revocation stream's bearer token (by default Writ's API tokens, resource-servers/). */
+  authorizeStream?: AuthorizeStream
 }
 
 export interface App {
@@ -68,6 +77,16 @@ export interface App {
   verifyApiToken: ApiTokenVerifier
   /** Registered resource servers in memory (refreshed on change and on an interval). */
   resourceServers: ResourceServerCache
+  /** Revoke tokens, tasks, grants, agents and keys (one audited transaction each; the events reach every replica). */
+  revocations: Revocations
+  /** What this replica knows to be revoked (introspection asks it). */
+  revocationState: RevocationState
+  /** This replica's reader of revocation events (tests wait on it). */
+  revocationFeed: RevocationFeed
+  /** The open revocation streams of this replica. */
+  revocationStreams: RevocationStreams
+  /** PostgreSQL: the LISTEN connection that hears other replicas' revocations. */
+  revocationListener: PostgresRevocationListener | undefined
   /** Stop taking requests' work, commit what is queued, close storage. */
   close(): Promise<void>
 }
@@ -135,6 +154,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
     signature: ownSignatureCheck(keys), resourceServers, clock, issuer,
     leewaySeconds: config.tokens.leewaySeconds, maxLifetimeSeconds: config.tokens.ttlSeconds,
   })
+  // Revocation: storage is the one source of events; the feed reads it after a local commit, on a notification from
+  // another replica (PostgreSQL), and on a backstop timer (also another process on the same SQLite file).
+  const revocationFeed = new RevocationFeed(storage.revocations, clock, logger)
+  await revocationFeed.start()
+  const revocationState = await RevocationState.load(storage.revocations, revocationFeed, clock)
+  const revocations = new Revocations({
+    storage, keys, clock, issuer, agentCache: cache, committed: () => { void revocationFeed.catchUp() },
+  })
+  const revocationStreams = new RevocationStreams({
+    revocations: storage.revocations, feed: revocationFeed, clock, logger,
+    heartbeatSeconds: config.revocation.heartbeatSeconds, maxStreams: config.revocation.maxStreams,
+  })
+  revocationStreams.start()
+  const revocationListener = storage.driver === 'postgres' && config.storage.url
+    ? await PostgresRevocationListener.start(config.storage.url, () => revocationFeed.catchUp(), logger)
+    : undefined
+  const revocationPoll = setInterval(() => { void revocationFeed.catchUp() }, config.revocation.pollIntervalMs)
+  revocationPoll.unref()
   const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
 
   const publicApp = publicRoutes({
@@ -160,17 +197,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
     },
     exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens, settings: config.delegation },
+    revocationEvents: {
+      streams: revocationStreams, revocations: storage.revocations, feed: revocationFeed, clock,
+      authorize: options.authorizeStream ?? streamAuthorizer(verifyApiToken),
+    },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
-    mandates: { storage, keys, clock, issuer, settings: config.delegation }, trust,
+    mandates: { storage, keys, clock, issuer, settings: config.delegation, revocations }, trust, revocations,
     resourceServers: { issuer, cache: resourceServers },
   })
 
   const pruner = setInterval(() => {
     rateLimits.prune()
-    if (maintenance) maintenance.prune(clock.nowMs())
-    else storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+    revocationState.prune()
+    if (maintenance) {
+      maintenance.prune(clock.nowMs())
+      // Revocation events are few (one per revocation); their prune is one short statement on this connection.
+      storage.revocations.pruneEvents(clock.nowMs(), 1_000).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+    } else {
+      storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+    }
   }, PRUNE_INTERVAL_MS)
   pruner.unref()
   // Replicas sharing PostgreSQL pick up a set pushed through another one within the reload interval.
@@ -184,8 +231,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   return {
     publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits, verifyApiToken, resourceServers,
+    revocations, revocationState, revocationFeed, revocationStreams, revocationListener,
     async close() {
       ready = false
+      clearInterval(revocationPoll)
+      revocationStreams.close()
+      await revocationListener?.close()
       clearInterval(pruner)
       clearInterval(reloader)
       resourceServers.stop()

@@ -143,10 +143,27 @@ describe('createCapabilityVerifier on honest tokens', () => {
     await expect(rejectionOf(verifier.verify(await signCapability(ours, capabilityClaims({ jti: 'jti-gone' })), EXPECTED))).resolves.toMatchObject({ code: 'TOKEN_REVOKED' })
   })
 
-  it('fails closed when the revocation hook throws', async () => {
-    const verifier = createCapabilityVerifier(remoteOptions(jwks, { isRevoked: () => { throw new Error('store down') } }))
+  it('gives the revocation hook the verified header, so a revoked signing key (kid) can refuse its tokens', async () => {
+    const verifier = createCapabilityVerifier(remoteOptions(jwks, { isRevoked: (_iss, _jti, _claims, header) => header.kid === 'writ-2025-01' }))
     const error = await rejectionOf(verifier.verify(await signCapability(ours), EXPECTED))
-    expect(error).toMatchObject({ code: 'INTERNAL', reasons: ['revocation_check_failed'] })
+    expect(error).toMatchObject({ code: 'TOKEN_REVOKED' })
+  })
+
+  it('surfaces a stale revocation list as REVOCATION_STALE (503), from a synchronous or an async hook', async () => {
+    const stale = (): never => { throw new WritError('REVOCATION_STALE', 'no heartbeat from the revocation stream for 10 s') }
+    for (const hook of [stale, async () => stale()]) {
+      const verifier = createCapabilityVerifier(remoteOptions(jwks, { isRevoked: hook }))
+      const error = await rejectionOf(verifier.verify(await signCapability(ours), EXPECTED))
+      expect(error).toMatchObject({ code: 'REVOCATION_STALE', status: 503, oauthError: 'temporarily_unavailable' })
+    }
+  })
+
+  it('fails closed when the revocation hook throws', async () => {
+    for (const hook of [() => { throw new Error('store down') }, () => Promise.reject(new Error('store down'))]) {
+      const verifier = createCapabilityVerifier(remoteOptions(jwks, { isRevoked: hook }))
+      const error = await rejectionOf(verifier.verify(await signCapability(ours), EXPECTED))
+      expect(error).toMatchObject({ code: 'INTERNAL', reasons: ['revocation_check_failed'] })
+    }
   })
 })
 

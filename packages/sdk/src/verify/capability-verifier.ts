@@ -23,8 +23,13 @@ export interface CapabilityVerifierOptions {
   leewaySeconds?: number
   /** Longest accepted `exp - iat`; default and maximum LIFETIMES.capabilityMax (900). */
   maxLifetimeSeconds?: number
-  /** Revocation hook, keyed on (iss, jti) and never on the token string (docs/threats.md JWT-24, JWT-28). */
-  isRevoked?: (iss: string, jti: string, claims: CapabilityClaims) => boolean | Promise<boolean>
+  /**
+   * Revocation hook, keyed on (iss, jti) and never on the token string (docs/threats.md JWT-24, JWT-28). The verified
+   * header comes fourth, so a `key` revocation can match its `kid`. A synchronous answer costs no extra await (the
+   * subscribed list of `subscribeRevocations` answers synchronously); a thrown WritError (REVOCATION_STALE) surfaces
+   * as is, anything else thrown refuses the token as INTERNAL.
+   */
+  isRevoked?: (iss: string, jti: string, claims: CapabilityClaims, header: Readonly<JwsHeader>) => boolean | Promise<boolean>
   /** Current time in epoch seconds; for tests. */
   now?: () => number
   /** DPoP (RFC 9449) proofs of bound tokens: how old a proof may be, and where its jtis are remembered. */
@@ -152,8 +157,11 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
     }
     // Unbound tokens without a request description skip the DPoP step entirely (the common Bearer hot path).
     if (verified.cnf !== undefined || request !== undefined) await checkBinding(token, verified, request)
-    if (isRevoked !== undefined && (await askRevoked(isRevoked, verified))) {
-      throw new WritError('TOKEN_REVOKED', 'the token has been revoked', { reasons: ['jti_revoked'] })
+    if (isRevoked !== undefined) {
+      const answer = askRevoked(isRevoked, verified, header)
+      if (answer === true || (answer !== false && (await answer))) {
+        throw new WritError('TOKEN_REVOKED', 'the token has been revoked', { reasons: ['jti_revoked'] })
+      }
     }
     return { claims: verified, header, action, kid }
   }
@@ -161,18 +169,27 @@ export function createCapabilityVerifier(options: CapabilityVerifierOptions): Ca
   return { verify }
 }
 
-async function askRevoked(
+// Synchronous when the hook is: an in-memory list answers without a microtask on the hot path.
+function askRevoked(
   isRevoked: NonNullable<CapabilityVerifierOptions['isRevoked']>,
   claims: CapabilityClaims,
-): Promise<boolean> {
+  header: Readonly<JwsHeader>,
+): boolean | Promise<boolean> {
+  let answer: boolean | Promise<boolean>
   try {
-    // Fail closed: only an explicit `false` lets the token through.
-    return (await isRevoked(claims.iss, claims.jti, claims)) !== false
+    answer = isRevoked(claims.iss, claims.jti, claims, header)
   } catch (cause) {
-    // Fail closed: a revocation store that cannot answer never lets a token through.
-    if (cause instanceof WritError) throw cause
-    throw new WritError('INTERNAL', undefined, { reasons: ['revocation_check_failed'], cause })
+    throw revocationCheckFailed(cause)
   }
+  // Fail closed: only an explicit `false` lets the token through.
+  if (!(answer instanceof Promise)) return answer !== false
+  return answer.then((value) => value !== false, (cause: unknown) => { throw revocationCheckFailed(cause) })
+}
+
+// Fail closed: a revocation store that cannot answer never lets a token through.
+function revocationCheckFailed(cause: unknown): WritError {
+  if (cause instanceof WritError) return cause
+  return new WritError('INTERNAL', undefined, { reasons: ['revocation_check_failed'], cause })
 }
 
 interface Settings {

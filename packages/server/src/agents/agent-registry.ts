@@ -55,11 +55,19 @@ export async function changeAgentStatus(id: string, change: StatusChange, admin:
       if (current.status === 'retired') throw new WritError('AGENT_RETIRED', `agent \`${id}\` is retired; retirement is final`)
       throw new WritError('AGENT_STATUS_CONFLICT', `agent \`${id}\` is ${current.status}; cannot ${change}`)
     }
-    const next: Agent = { ...current, status: transition.to, version: current.version + 1, updated_at: new Date(deps.clock.nowMs()).toISOString() }
-    await save(tx, next, current.version)
-    await recordVersion(tx, next, admin, { kind: change, fields: ['status'] }, deps.clock)
-    return next
+    return applyStatusChange(tx, current, change, admin, deps.clock)
   })
+}
+
+/**
+ * The status change itself, inside the caller's transaction: a new version and its audit record. The kill switch
+ * (revocation/) suspends through here in the transaction that records the revocation.
+ */
+export async function applyStatusChange(tx: Repositories, current: Agent, change: StatusChange, admin: Pick<AdminIdentity, 'id'>, clock: Clock): Promise<Agent> {
+  const next: Agent = { ...current, status: TRANSITIONS[change].to, version: current.version + 1, updated_at: new Date(clock.nowMs()).toISOString() }
+  await save(tx, next, current.version)
+  await recordVersion(tx, next, admin, { kind: change, fields: ['status'] }, clock)
+  return next
 }
 
 export async function requireAgent(repositories: Repositories, id: string): Promise<Agent> {
@@ -85,7 +93,7 @@ async function requireNameFree(tx: Repositories, name: string, selfId: string | 
   }
 }
 
-async function recordVersion(tx: Repositories, agent: Agent, admin: AdminIdentity, change: AgentChange, clock: Clock): Promise<void> {
+async function recordVersion(tx: Repositories, agent: Agent, admin: Pick<AdminIdentity, 'id'>, change: AgentChange, clock: Clock): Promise<void> {
   await tx.agents.insertVersion({
     agent_id: agent.id, version: agent.version, status: agent.status, document: agent.document,
     changed_by: admin.id, changed_at: agent.updated_at, change,

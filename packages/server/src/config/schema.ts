@@ -165,6 +165,14 @@ export const configSchema = z.strictObject({
       humans.add(human.issuer)
     })
   }),
+  revocation: z.strictObject({
+    heartbeatSeconds: z.number().int().min(1).max(60).default(2)
+      .describe('Interval of the `heartbeat` event on every revocation stream; a strict verifier fails closed when heartbeats stop.'),
+    maxStreams: z.number().int().min(1).max(100_000).default(10_000)
+      .describe('Most revocation streams open at once on this replica; one more is answered 503 and retries.'),
+    pollIntervalMs: z.number().int().min(100).max(60_000).default(2_000)
+      .describe('How often a replica reads new revocation events from storage as a backstop to LISTEN/NOTIFY (and to another process on the same SQLite file).'),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   }).prefault({}),

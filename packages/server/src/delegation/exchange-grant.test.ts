@@ -133,7 +133,7 @@ describe.each(engines())('mandates and grant → capability exchange on $name', 
     expect(await late.json()).toMatchObject({ writ_code: 'GRANT_REVOKED' })
     expect((await t.admin('POST', `/v1/grants/${jti}/revoke`)).status).toBe(400)
     const records = await t.storage.audit.tail(3)
-    expect(records.map((r) => r.type)).toEqual(['token.issue', 'delegation.revoke', 'token.deny'])
+    expect(records.map((r) => r.type)).toEqual(['token.issue', 'revocation.create', 'token.deny'])
   })
 
   it('refuses an expired grant', async () => {

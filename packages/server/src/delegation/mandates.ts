@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config/schema.js'
 import type { KeyManager } from '../keys/key-manager.js'
 import type { Storage } from '../storage/storage.js'
+import type { Revocations } from '../revocation/revocations.js'
 import { taskSchema, writActionSchema } from '../tokens/capability.js'
 import { newGrant, type Grant } from './grant.js'
 import { signGrant } from './sign-grant.js'
@@ -21,6 +22,8 @@ export interface MandateDeps {
   clock: Clock
   issuer: string
   settings: Config['delegation']
+  /** Grant revocation goes through the one revocation path (audit record, subtree, events to verifiers). */
+  revocations: Revocations
 }
 
 // A grant rides in a form field and must stay under the verifiers' 8 KiB token cap.
@@ -79,26 +82,15 @@ export async function createMandate(input: unknown, admin: AdminIdentity, deps: 
   return { grant, token, claims: signing.claims }
 }
 
-export async function revokeGrant(jti: string, admin: AdminIdentity, deps: Pick<MandateDeps, 'storage' | 'clock'>): Promise<Grant> {
+export async function revokeGrant(
+  jti: string, admin: AdminIdentity, deps: Pick<MandateDeps, 'storage' | 'revocations'>, reason = 'revoked through the grant API',
+): Promise<Grant> {
   const grant = await deps.storage.grants.find(jti)
   if (!grant) throw new WritError('GRANT_NOT_FOUND', `grant \`${jti.slice(0, 64)}\` does not exist`)
   if (!admin.roles.includes('admin') && admin.name !== grant.subject) {
     throw new WritError('ADMIN_FORBIDDEN', 'revoking a grant needs the `admin` role, or a credential named after its human', { reasons: ['role_required:admin'] })
   }
-  const now = deps.clock.nowMs()
-  const revoked = await deps.storage.transaction(async (tx) => {
-    if (!(await tx.grants.revoke(jti, `admin:${admin.id}`, now))) return false
-    await tx.audit.append([{
-      type: 'delegation.revoke',
-      actor: { kind: 'admin', id: admin.id },
-      on_behalf_of: grant.subject,
-      task: { id: grant.task.id },
-      token: { jti: grant.jti, exp: Math.floor(grant.expiresAt / 1000) },
-      data: { kind: grant.kind, delegate: grant.mayAct, root: grant.rootJti },
-    }], now)
-    return true
-  })
-  if (!revoked) throw new WritError('GRANT_REVOKED', `grant \`${jti.slice(0, 64)}\` is already revoked`, { reasons: ['grant_revoked'] })
+  await deps.revocations.revoke({ kind: 'grant', jti }, { kind: 'admin', id: admin.id }, reason)
   return (await deps.storage.grants.find(jti)) as Grant
 }
 

@@ -57,3 +57,22 @@ describe('FileKeyManager', () => {
     await expect(FileKeyManager.open({ file, algorithm: 'ES256', encryptionKey: randomBytes(32).toString('base64'), clock })).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
   })
 })
+
+describe('FileKeyManager.revoke', () => {
+  it('withdraws a key from the JWKS at once, keeps it withdrawn across a restart, and never signs with it', async () => {
+    const file = join(dir(), 'signing-keys.json')
+    const clock = fixedClock(Date.UTC(2026, 0, 1))
+    const keys = await FileKeyManager.open({ file, algorithm: 'EdDSA', clock })
+    const old = keys.current().kid
+    expect(() => keys.revoke(old)).toThrow(TypeError)
+    await keys.rotate()
+    expect(keys.revoke(old)).toBe(true)
+    expect(keys.revoke(old)).toBe(false)
+    expect(keys.revoke('unknown')).toBe(false)
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([keys.current().kid])
+    expect(keys.list().find((k) => k.kid === old)).toMatchObject({ revokedAt: clock.nowMs() })
+    expect(keys.sign('at+jwt', {}).kid).toBe(keys.current().kid)
+    const reopened = await FileKeyManager.open({ file, algorithm: 'EdDSA', clock })
+    expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([keys.current().kid])
+  })
+})

@@ -12,6 +12,8 @@ interface StoredKey {
   alg: SigningAlgorithm
   created_at: number
   retired_at: number | null
+  /** Absent in files written before revocation existed. */
+  revoked_at?: number | null
   private_jwk: JWK
 }
 
@@ -71,16 +73,29 @@ export class FileKeyManager implements KeyManager {
 
   jwks(): JSONWebKeySet {
     const now = this.options.clock.nowMs()
-    return { keys: this.keys.filter((k) => k.retiredAt === null || k.retiredAt + OVERLAP_MS > now).map((k) => ({ ...k.publicJwk })) }
+    return {
+      keys: this.keys.filter((k) => k.revokedAt === null && (k.retiredAt === null || k.retiredAt + OVERLAP_MS > now)).map((k) => ({ ...k.publicJwk })),
+    }
   }
 
   list(): KeyInfo[] {
-    return this.keys.map(({ kid, alg, createdAt, retiredAt }) => ({ kid, alg, createdAt, retiredAt }))
+    return this.keys.map(info)
   }
 
   current(): KeyInfo {
-    const { kid, alg, createdAt, retiredAt } = this.currentKey()
-    return { kid, alg, createdAt, retiredAt }
+    return info(this.currentKey())
+  }
+
+  revoke(kid: string): boolean {
+    const key = this.keys.find((k) => k.kid === kid)
+    if (key === undefined || key.revokedAt !== null) return false
+    if (key === this.currentKey()) throw new TypeError('rotate before revoking the current signing key')
+    const now = this.options.clock.nowMs()
+    key.revokedAt = now
+    key.retiredAt ??= now
+    // Kept in the file (marked) until its overlap has passed, so a restart cannot bring it back into the JWKS.
+    this.persist()
+    return true
   }
 
   async rotate(): Promise<KeyInfo> {
@@ -90,7 +105,7 @@ export class FileKeyManager implements KeyManager {
     for (const key of this.keys) if (key.retiredAt === null) key.retiredAt = now
     // Keys past their overlap are dropped: nothing they signed can still be valid.
     this.keys = this.keys.filter((k) => k.retiredAt === null || k.retiredAt + OVERLAP_MS > now)
-    this.keys.push(load({ kid, alg: this.options.algorithm, created_at: now, retired_at: null, private_jwk: privateJwk }))
+    this.keys.push(load({ kid, alg: this.options.algorithm, created_at: now, retired_at: null, revoked_at: null, private_jwk: privateJwk }))
     this.persist()
     return this.current()
   }
@@ -98,6 +113,8 @@ export class FileKeyManager implements KeyManager {
   private currentKey(): LoadedKey {
     const key = this.keys.at(-1)
     if (!key) throw new TypeError('the key manager holds no key')
+    // INVARIANT: rotate() appends the new current key and revoke() refuses the current one, so this never signs revoked.
+    if (key.revokedAt !== null) throw new TypeError('the current signing key is revoked')
     return key
   }
 
@@ -105,7 +122,7 @@ export class FileKeyManager implements KeyManager {
     const file = this.options.file
     if (!file) return
     const stored: StoredKey[] = this.keys.map((k) => ({
-      kid: k.kid, alg: k.alg, created_at: k.createdAt, retired_at: k.retiredAt,
+      kid: k.kid, alg: k.alg, created_at: k.createdAt, retired_at: k.retiredAt, revoked_at: k.revokedAt,
       private_jwk: k.privateKey.export({ format: 'jwk' }) as JWK,
     }))
     const body = JSON.stringify({ version: 1, keys: stored })
@@ -163,6 +180,10 @@ function isEncryptedFile(file: string): boolean {
   try { return 'encrypted' in (JSON.parse(readFileSync(file, 'utf8')) as object) } catch { return false }
 }
 
+function info({ kid, alg, createdAt, retiredAt, revokedAt }: LoadedKey): KeyInfo {
+  return { kid, alg, createdAt, retiredAt, revokedAt }
+}
+
 function generate(alg: SigningAlgorithm): JWK {
   const { privateKey } = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
   return privateKey.export({ format: 'jwk' }) as JWK
@@ -177,7 +198,7 @@ function load(stored: StoredKey): LoadedKey {
   const privateKey = createPrivateKey({ key: stored.private_jwk as import('node:crypto').JsonWebKey, format: 'jwk' })
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
   return {
-    kid: stored.kid, alg: stored.alg, createdAt: stored.created_at, retiredAt: stored.retired_at, privateKey,
+    kid: stored.kid, alg: stored.alg, createdAt: stored.created_at, retiredAt: stored.retired_at, revokedAt: stored.revoked_at ?? null, privateKey,
     publicJwk: { ...publicJwk, kid: stored.kid, alg: stored.alg, use: 'sig' }, headers: new Map(),
   }
 }

@@ -8,6 +8,8 @@ export interface KeyInfo {
   createdAt: number
   /** When a newer key became current; the key stays published until its tokens have expired. */
   retiredAt: number | null
+  /** When it was revoked: it is never published again and never signs again. */
+  revokedAt: number | null
 }
 
 export interface SigningJws {
@@ -29,4 +31,10 @@ export interface KeyManager {
   current(): KeyInfo
   /** Makes a new key current; the previous one stays published for `overlapMs`. */
   rotate(): Promise<KeyInfo>
+  /**
+   * Withdraws a key at once: it leaves the JWKS, so every token and grant it signed stops verifying. The caller rotates
+   * first when it is the current key; revoking the current key is refused (nothing could sign). Returns false if the
+   * kid is unknown or already revoked.
+   */
+  revoke(kid: string): boolean
 }

@@ -80,3 +80,31 @@ describe('Writ\'s API token (client_credentials, scope=writ:revocations)', () =>
     expect(impersonation.status).toBe(401)
   })
 })
+
+describe('the revocation stream\'s authorizer is Writ\'s API token', () => {
+  let t: TestApp
+  let rs: TestResourceServer
+  beforeEach(async () => {
+    t = await createTestApp()
+    rs = await registerResourceServer(t, 'billing-api', 'https://billing.example.com')
+  })
+  afterEach(async () => t.close())
+
+  it('answers the JSON twin to a bearer API token, and 401 to none, a capability token or a removed server\'s token', async () => {
+    const response = await t.token({ grant_type: 'client_credentials', scope: 'writ:revocations', ...(await rs.clientAuth()) })
+    const { access_token: token } = await response.json() as { access_token: string }
+    const get = (authorization?: string) => Promise.resolve(t.app.publicApp.request('/revocations?since=0', authorization ? { headers: { authorization } } : {}))
+    const ok = await get(`Bearer ${token}`)
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toMatchObject({ events: [] })
+    expect((await get(`bearer ${token}`)).status).toBe(200)
+    expect((await get()).status).toBe(401)
+    expect((await get(`Basic ${token}`)).status).toBe(401)
+    expect((await get(`Bearer ${token} x`)).status).toBe(401)
+    const bot = await t.register(exampleDocument('deploy-bot'))
+    const capability = await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' })
+    expect((await get(`Bearer ${((await capability.json()) as { access_token: string }).access_token}`)).status).toBe(401)
+    await t.admin('DELETE', `/v1/resource-servers/${rs.server.id}`)
+    expect((await get(`Bearer ${token}`)).status).toBe(401)
+  })
+})

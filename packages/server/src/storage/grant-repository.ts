@@ -33,6 +33,24 @@ export class GrantRepository {
     return Number(result.numUpdatedRows) === 1
   }
 
+  /** Every grant derived from `grant` (its subtree without itself): the same root, with it among the ancestors. */
+  async descendants(grant: Pick<Grant, 'jti' | 'rootJti'>): Promise<Grant[]> {
+    const rows = await this.db.selectFrom('grants').selectAll().where('root_jti', '=', grant.rootJti).where('jti', '!=', grant.jti).execute()
+    return rows.map(toGrant).filter((g) => g.ancestors.includes(grant.jti))
+  }
+
+  /** Unrevoked, unexpired grants the agent holds (`may_act`) or appears in (an actor of `act`): what the kill switch ends. */
+  async liveInvolving(agentId: string, nowMs: number): Promise<Grant[]> {
+    // The LIKE narrows by the stored JSON; the exact test is on the parsed chain (an id may hold LIKE's `_` or `%`).
+    const rows = await this.db.selectFrom('grants').selectAll().where('revoked_at', 'is', null).where('expires_at', '>', nowMs)
+      .where((eb) => eb.or([eb('may_act', '=', agentId), eb('chain', 'like', `%${JSON.stringify(agentId)}%`)])).execute()
+    return rows.map(toGrant).filter((g) => {
+      if (g.mayAct === agentId) return true
+      for (let node = g.act; node !== undefined; node = node.act) if (node.sub === agentId) return true
+      return false
+    })
+  }
+
   /**
    * The jtis among `jtis` that exist and are not revoked. Read inside the issuing transaction, so a revocation that
    * committed before it refuses the token (the cascade: a chain is live only if every grant in it is).

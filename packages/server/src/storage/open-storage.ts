@@ -77,6 +77,7 @@ function buildStorage(db: Kysely<Database>, driver: Driver): Storage {
       driver === 'sqlite' ? sqliteTransaction(db, work) : db.transaction().execute((trx) => work(repositories(trx, driver))),
     async prune(nowMs: number) {
       while ((await base.tokens.pruneAssertions(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
+      while ((await base.revocations.pruneEvents(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
     },
     close: () => db.destroy(),
   }

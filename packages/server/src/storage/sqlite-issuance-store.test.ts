@@ -42,6 +42,10 @@ async function seededFile(): Promise<string> {
   await storage.grants.insert(grant('g_live'))
   await storage.grants.insert(grant('g_rev'))
   await storage.grants.revoke('g_rev', 'admin:adm_1', NOW - 1_000)
+  await storage.revocations.insert({
+    id: 'rev_1', kind: 'task', target: 'T-dead', covers: {}, reason: 'test', actor: { kind: 'admin', id: 'adm_1' },
+    revokedAt: NOW - 1_000, forgetAfter: NOW + 960_000,
+  })
   await storage.close()
   return path
 }
@@ -93,7 +97,22 @@ const BATCHES: IssuanceEntry[][] = [
       audit: { type: 'delegation.create', actor: { kind: 'agent', id: 'agt_a' }, token: { jti: 'g_child2', exp: NOW / 1000 + 3_600 } },
     },
   ],
+  // A revoked task: no token, hold or grant for it; another task in the same batch is unaffected.
+  [
+    forTask(issue('agt_a', 'tok_30', 'as_30'), 'T-dead'),
+    { assertion: { clientId: 'agt_a', jti: 'as_31', expiresAtMs: NOW + 120_000 }, agent: { id: 'agt_a', version: 1 }, hold: { ...approval('req_dead', 'pending', NOW + 600_000), request: { ...approval('req_dead', 'pending', 0).request, task: { id: 'T-dead' } } }, audit: { type: 'token.hold', actor: { kind: 'agent', id: 'agt_a' } } },
+    {
+      assertion: { clientId: 'agt_a', jti: 'as_32', expiresAtMs: NOW + 120_000 }, agent: { id: 'agt_a', version: 1 },
+      delegation: { grants: ['g_live'], agents: [] }, grant: { ...grant('g_dead', grant('g_live')), task: { id: 'T-dead' } },
+      audit: { type: 'delegation.create', actor: { kind: 'agent', id: 'agt_a' }, token: { jti: 'g_dead', exp: NOW / 1000 + 3_600 } },
+    },
+    issue('agt_a', 'tok_33', 'as_33'),
+  ],
 ]
+
+function forTask(entry: IssuanceEntry, taskId: string): IssuanceEntry {
+  return { ...entry, token: { ...entry.token!, task_id: taskId } }
+}
 
 function withProof(entry: IssuanceEntry, jti: string): IssuanceEntry {
   return { ...entry, assertion: { ...entry.assertion!, dpop: { jkt: 'jkt_1', jti, expiresAtMs: NOW + 61_000 } } }
@@ -139,17 +158,18 @@ describe('SqliteIssuanceStore', () => {
       ['committed', 'dpop_proof_replayed'],
       ['dpop_proof_replayed'],
       ['committed', 'grant_revoked', 'grant_revoked', 'delegation_agent_not_active', 'committed', 'grant_revoked'],
+      ['task_revoked', 'task_revoked', 'task_revoked', 'committed'],
     ])
     expect(storeOutcomes).toEqual(kyselyOutcomes)
     const [a, b] = [await tables(viaKysely), await tables(viaStatements)]
     expect(b).toEqual(a)
-    expect((b.audit_events as unknown[]).length).toBe(20)
+    expect((b.audit_events as unknown[]).length).toBe(24)
     expect(b.used_assertions).toContainEqual({ client_id: 'dpop:jkt_1', jti: 'proof_1', expires_at: NOW + 61_000 })
     expect((b.grants as Array<{ jti: string }>).map((g) => g.jti)).toEqual(['g_child', 'g_live', 'g_rev'])
-    expect((b.audit_events as Array<{ type: string }>).slice(-1)[0]?.type).toBe('delegation.deny')
+    expect((b.audit_events as Array<{ type: string }>).slice(-2)[0]?.type).toBe('delegation.deny')
 
     const reopened = await openStorage({ driver: 'sqlite', sqlitePath: viaStatements, migrate: false })
-    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 20 })
+    await expect(verifyChain(reopened.audit)).resolves.toMatchObject({ ok: true, count: 24 })
     await reopened.close()
   })
 

@@ -76,6 +76,13 @@ export class SqliteIssuanceStore {
           s.insertGrant.run(grantRow(grant))
         },
       },
+      revocations: {
+        async revokedTasks(taskIds) {
+          const found = new Set<string>()
+          for (const id of taskIds) if (s.taskRevoked.get(id) !== undefined) found.add(id)
+          return found
+        },
+      },
       audit: {
         async append(events: readonly AuditEvent[], timeMs: number): Promise<AuditRecord[]> {
           if (events.length === 0) return []
@@ -118,6 +125,7 @@ function prepare(db: BetterSqlite3.Database) {
     insertApproval: db.prepare(insertSql('approvals', COLUMNS.approvals)),
     grantLive: db.prepare('select "jti" from "grants" where "jti" = ? and "revoked_at" is null'),
     insertGrant: db.prepare(insertSql('grants', COLUMNS.grants)),
+    taskRevoked: db.prepare(`select 1 from "revocations" where "kind" = 'task' and "target" = ? limit 1`),
     auditHead: db.prepare('select "seq", "hash" from "audit_head" where "id" = 1'),
     appendAudit: db.prepare('insert into "audit_events" ("seq", "time", "type", "record", "prev_hash", "hash") values (?, ?, ?, ?, ?, ?)'),
     moveAuditHead: db.prepare('update "audit_head" set "seq" = ?, "hash" = ? where "id" = 1'),

@@ -153,5 +153,28 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await storage.grants.live(['g-root', 'g-child'])).toEqual(new Set(['g-child']))
       expect(await storage.grants.revoke('missing', 'admin:adm-1', 5_000)).toBe(false)
     })
+
+    it('stores revocations and their events: ids after the audit append in commit order, live reads, task lookups, pruning', async () => {
+      const revoke = (i: number, forgetAfterS: number) => storage.transaction(async (tx) => {
+        await tx.audit.append([{ type: 'revocation.create', actor: { kind: 'admin', id: 'a' } }], 1_000)
+        const events = await tx.revocations.appendEvents(`r-${i}`, [{ kind: 'task', iss: 'https://i', task_id: `T-${i}`, revoked_at: 1, forget_after: forgetAfterS }])
+        await tx.revocations.insert({ id: `r-${i}`, kind: 'task', target: `T-${i}`, covers: { task_id: `T-${i}` }, reason: 'why', actor: { kind: 'admin', id: 'a' }, revokedAt: 1_000, forgetAfter: forgetAfterS * 1000 })
+        return events[0]?.eventId
+      })
+      const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => revoke(i, i < 3 ? 5 : 50)))
+      expect([...ids].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([1, 2, 3, 4, 5, 6])
+      expect(await storage.revocations.lastEventId()).toBe(6)
+      const live = await storage.revocations.eventsAfter(0, 10_000, 100)
+      expect(live.map((e) => e.eventId)).toEqual(ids.filter((_, i) => i >= 3).sort())
+      expect(live[0]?.event).toMatchObject({ kind: 'task', iss: 'https://i', revoked_at: 1, forget_after: 50 })
+      expect((await storage.revocations.eventsAfter(5, 0, 100)).map((e) => e.eventId)).toEqual([6])
+      expect(await storage.revocations.revokedTasks(['T-0', 'T-5', 'T-9'])).toEqual(new Set(['T-0', 'T-5']))
+      expect((await storage.revocations.list({ limit: 2 })).map((r) => r.id)).toEqual(['r-5', 'r-4'])
+      expect((await storage.revocations.list({ limit: 10, before: 'r-2' })).map((r) => r.id)).toEqual(['r-1', 'r-0'])
+      // Everything past forget_after goes, except the newest event, which carries the id high-water mark.
+      expect(await storage.revocations.pruneEvents(100_000, 1_000)).toBe(5)
+      expect(await storage.revocations.lastEventId()).toBe(6)
+      expect(await storage.revocations.revokedTasks(['T-0'])).toEqual(new Set(['T-0']))
+    })
   })
 }

@@ -9,6 +9,7 @@ import { ApprovalRepository } from './approval-repository.js'
 import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
 import { ResourceServerRepository } from './resource-server-repository.js'
+import { RevocationRepository } from './revocation-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -22,6 +23,7 @@ export interface Repositories {
   policySets: PolicySetRepository
   grants: GrantRepository
   resourceServers: ResourceServerRepository
+  revocations: RevocationRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -31,6 +33,7 @@ export interface IssuanceRepositories {
   approvals: Pick<ApprovalRepository, 'consume' | 'insert'>
   audit: Pick<AuditRepository, 'append'>
   grants: Pick<GrantRepository, 'live' | 'insert'>
+  revocations: Pick<RevocationRepository, 'revokedTasks'>
 }
 
 export interface Storage extends Repositories {
@@ -38,7 +41,7 @@ export interface Storage extends Repositories {
   readonly db: Kysely<Database>
   /** Runs `work` in one transaction; the audit append inside it commits or rolls back with the state it records. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>
-  /** Deletes rows that no longer protect anything (expired assertion jtis). */
+  /** Deletes rows that no longer protect anything (expired assertion jtis, revocation events past forget_after). */
   prune(nowMs: number): Promise<void>
   close(): Promise<void>
 }
@@ -53,5 +56,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     policySets: new PolicySetRepository(db),
     grants: new GrantRepository(db),
     resourceServers: new ResourceServerRepository(db),
+    revocations: new RevocationRepository(db, driver),
   }
 }

@@ -148,6 +148,29 @@ export interface ResourceServerVersionsTable {
   change: string
 }
 
+/** One revocation (revocation/); kept, so the control plane refuses a revoked task for good. Times in epoch ms. */
+export interface RevocationsTable {
+  id: string
+  kind: string
+  target: string
+  covers: string
+  reason: string
+  actor: string
+  revoked_at: number
+  forget_after: number
+}
+
+/** One revocation event as the stream sends it; times in epoch ms, pruned after `forget_after`. */
+export interface RevocationEventsTable {
+  event_id: number
+  revocation_id: string
+  kind: string
+  value: string
+  iss: string
+  revoked_at: number
+  forget_after: number
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -162,4 +185,6 @@ export interface Database {
   grants: GrantsTable
   resource_servers: ResourceServersTable
   resource_server_versions: ResourceServerVersionsTable
+  revocations: RevocationsTable
+  revocation_events: RevocationEventsTable
 }

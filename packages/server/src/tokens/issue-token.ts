@@ -115,6 +115,7 @@ export async function commitOrThrow(log: IssuanceLog, entry: IssuanceEntry): Pro
     case 'approval_unavailable': throw new WritError('APPROVAL_NOT_FOUND', 'the approval was already used or has expired', { reasons: [outcome] })
     case 'dpop_proof_replayed': throw new WritError('DPOP_PROOF_INVALID', 'the DPoP proof was already used', { reasons: [outcome] })
     case 'grant_revoked': throw new WritError('GRANT_REVOKED', 'a delegation grant of the chain is revoked', { reasons: [outcome] })
+    case 'task_revoked': throw new WritError('TASK_REVOKED', 'the task is revoked; nothing more is issued for it', { reasons: [outcome] })
     case 'delegation_agent_not_active': throw new WritError('AGENT_NOT_ACTIVE', 'an agent of the delegation chain is not active', { reasons: [outcome] })
   }
 }

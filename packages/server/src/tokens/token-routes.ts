@@ -150,5 +150,7 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     response_types_supported: [],
     writ_task_parameters_supported: ['task_id', 'step_id', 'task_purpose'],
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    // Server-sent revocation events for resource servers (revocation/), and their JSON twin at `<issuer>/revocations`.
+    writ_revocation_events_endpoint: `${issuer}/revocations/events`,
   }
 }

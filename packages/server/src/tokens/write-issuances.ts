@@ -33,7 +33,7 @@ export interface IssuanceEntry {
 
 export type IssuanceOutcome =
   | 'committed' | 'assertion_replayed' | 'dpop_proof_replayed' | 'agent_not_active' | 'agent_changed' | 'approval_unavailable'
-  | 'grant_revoked' | 'delegation_agent_not_active'
+  | 'grant_revoked' | 'delegation_agent_not_active' | 'task_revoked'
 
 /**
  * One batch inside the caller's transaction: spend the assertion jtis, re-check agent status, record tokens, holds
@@ -52,11 +52,14 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
   ]))])
   const delegated = entries.flatMap((e) => e.delegation?.grants ?? [])
   const liveGrants = delegated.length > 0 ? await tx.grants.live([...new Set(delegated)]) : new Set<string>()
+  // A revoked task never gets another token, hold or grant: one indexed lookup per batch, read in this transaction so
+  // a revocation that committed first (on any replica) wins.
+  const revokedTasks = await tx.revocations.revokedTasks([...new Set(entries.flatMap(taskOf))])
   const tokens: IssuedTokenRow[] = []
   const events: AuditEvent[] = []
   const outcomes: IssuanceOutcome[] = []
   for (const entry of entries) {
-    let outcome = judge(entry, fresh, statuses, liveGrants)
+    let outcome = judge(entry, fresh, statuses, liveGrants, revokedTasks)
     // Two uses of one jti in the same batch: the first consumes it, so the second is a replay.
     if (entry.assertion) fresh.delete(`${entry.assertion.clientId} ${entry.assertion.jti}`)
     if (entry.assertion?.dpop) fresh.delete(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)
@@ -80,6 +83,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
 
 function judge(
   entry: IssuanceEntry, fresh: Set<string>, statuses: Map<string, { status: string; version: number }>, liveGrants: Set<string>,
+  revokedTasks: Set<string>,
 ): IssuanceOutcome {
   if (entry.assertion && !entry.assertion.reusable && !fresh.has(`${entry.assertion.clientId} ${entry.assertion.jti}`)) return 'assertion_replayed'
   if (entry.assertion?.dpop && !fresh.has(`${proofKey(entry.assertion.dpop)} ${entry.assertion.dpop.jti}`)) return 'dpop_proof_replayed'
@@ -88,11 +92,21 @@ function judge(
     if (!current || current.status !== 'active') return 'agent_not_active'
     if (current.version !== entry.agent.version) return 'agent_changed'
   }
+  if (revokedTasks.size > 0 && taskOf(entry).some((id) => revokedTasks.has(id))) return 'task_revoked'
   if (entry.delegation) {
     if (!entry.delegation.grants.every((jti) => liveGrants.has(jti))) return 'grant_revoked'
     if (!entry.delegation.agents.every((id) => statuses.get(id)?.status === 'active')) return 'delegation_agent_not_active'
   }
   return 'committed'
+}
+
+/** The task ids an entry would issue something for: its token's, its held request's, its grant's. */
+function taskOf(entry: IssuanceEntry): string[] {
+  const ids: string[] = []
+  if (entry.token) ids.push(entry.token.task_id)
+  if (entry.hold) ids.push(entry.hold.request.task.id)
+  if (entry.grant) ids.push(entry.grant.task.id)
+  return ids
 }
 
 /** The decision made before commit is overturned: record the denial and why, and never the token id as issued. */
