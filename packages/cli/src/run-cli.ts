@@ -12,6 +12,7 @@ import { registerKeysCommands } from './keys-commands.js'
 import { registerTrustCommands } from './trust-commands.js'
 import { registerLoginCommands } from './login-commands.js'
 import { registerMandateCommands } from './mandate-commands.js'
+import { registerRevokeCommands } from './revoke-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPolicyCommands(program, ctx)
   registerApprovalCommands(program, ctx)
   registerMandateCommands(program, ctx)
+  registerRevokeCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerTrustCommands(program, ctx)

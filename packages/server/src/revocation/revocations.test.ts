@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { verifyChain } from '../audit/verify-chain.js'
+import { createAdmin } from '../admins/admin-credentials.js'
 import { action, decodePayload, delegate, engines, exchangeForCapability, mandate } from '../delegation/delegation-test.fixture.js'
 
 interface RevocationBody {
@@ -148,6 +149,14 @@ describe.each(engines())('revocations on $name', (engine) => {
       [{ kind: 'grant', jti: 'missing', reason: 'r' }, 'GRANT_NOT_FOUND'],
     ]
     for (const [body, code] of cases) expect(await (await t.admin('POST', '/v1/revocations', body)).json(), JSON.stringify(body)).toMatchObject({ code })
+    // Only the roles that may suspend an agent may revoke; an auditor may list.
+    const { credential } = await createAdmin('auditor-1', ['auditor'], 'system', t.storage, t.clock)
+    const asAuditor = (method: string, body?: unknown) => t.app.adminApp.request('/v1/revocations', {
+      method, headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+    })
+    expect(await (await asAuditor('POST', { kind: 'agent', agent_id: bot.agent.id, reason: 'r' })).json()).toMatchObject({ code: 'ADMIN_FORBIDDEN' })
+    expect((await asAuditor('GET')).status).toBe(200)
     expect(await t.storage.revocations.lastEventId()).toBe(0)
+    expect((await t.storage.agents.find(bot.agent.id))?.status).toBe('active')
   })
 })
