@@ -28,6 +28,11 @@ import { normaliseTokenEndpoints } from './tokens/dpop-proof-check.js'
 import { IssuanceThread } from './tokens/issuance-thread.js'
 import { grantVerifier } from './delegation/verify-grant.js'
 import type { HumanTokenVerifier } from './delegation/human-token-verifier.js'
+import { audiences as acceptedAudiences } from './resource-servers/audiences.js'
+import { ResourceServerCache } from './resource-servers/resource-server-cache.js'
+import { apiTokenVerifier, type ApiTokenVerifier } from './resource-servers/verify-api-token.js'
+import { ownSignatureCheck } from './keys/own-signature.js'
+import { streamAuthorizer } from './resource-servers/authorize-stream.js'
 import { PostgresRevocationListener } from './revocation/postgres-revocation-listener.js'
 import { RevocationFeed } from './revocation/revocation-feed.js'
 import { RevocationState } from './revocation/revocation-state.js'
@@ -68,6 +73,10 @@ export interface App {
   bootstrapCredential: string | undefined
   /** The token endpoint's rate limits; `flush()` writes the refusal summary now instead of at the interval. */
   rateLimits: RateLimits
+  /** Checks Writ's own API token (resource servers' `client_credentials` with `scope=writ:revocations`). */
+  verifyApiToken: ApiTokenVerifier
+  /** Registered resource servers in memory (refreshed on change and on an interval). */
+  resourceServers: ResourceServerCache
   /** Revoke tokens, tasks, grants, agents and keys (one audited transaction each; the events reach every replica). */
   revocations: Revocations
   /** What this replica knows to be revoked (introspection asks it). */
@@ -81,6 +90,9 @@ export interface App {
   /** Stop taking requests' work, commit what is queued, close storage. */
   close(): Promise<void>
 }
+
+// Replicas sharing PostgreSQL see a resource server registered, changed or removed through another one this soon.
+const RESOURCE_SERVER_REFRESH_MS = 5_000
 
 // Often, so that each prune is small (expired replay rows accumulate at the issuance rate).
 const PRUNE_INTERVAL_MS = 10_000
@@ -114,7 +126,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const log = thread
     ? new IssuanceLog(thread.write, clock, config.audit.batchMaxSize, 2)
     : new IssuanceLog(transactionWriter(storage), clock, config.audit.batchMaxSize)
-  const audiences = [config.tokens.audience, ...config.tokens.audiences]
+  // Registered resource servers in memory: their audiences for `resource`, their keys for private_key_jwt.
+  const resourceServers = new ResourceServerCache(storage.resourceServers)
+  await resourceServers.refresh()
+  resourceServers.start(RESOURCE_SERVER_REFRESH_MS, logger)
+  const audiences = acceptedAudiences([config.tokens.audience, ...config.tokens.audiences], resourceServers)
   // Checked before the first request and then on a schedule; from the head verified last, so a restart is cheap.
   const selfCheck = new AuditSelfCheck({
     audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain,
@@ -134,6 +150,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
+  const verifyApiToken = apiTokenVerifier({
+    signature: ownSignatureCheck(keys), resourceServers, clock, issuer,
+    leewaySeconds: config.tokens.leewaySeconds, maxLifetimeSeconds: config.tokens.ttlSeconds,
+  })
   // Revocation: storage is the one source of events; the feed reads it after a local commit, on a notification from
   // another replica (PostgreSQL), and on a backstop timer (also another process on the same SQLite file).
   const revocationFeed = new RevocationFeed(storage.revocations, clock, logger)
@@ -163,6 +183,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         agents: cache, clock, audiences: [issuer, `${issuer}/oauth/token`],
         maxAgeSeconds: config.tokens.assertionMaxAgeSeconds, leewaySeconds: config.tokens.leewaySeconds,
         ...(federated ? { external: federated } : {}),
+        resourceServers,
       },
       policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
@@ -177,12 +198,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
     exchange: { verifyGrant, agents: cache, maxDepth: config.delegation.maxDepth, humanTokens, settings: config.delegation },
     revocationEvents: {
-      streams: revocationStreams, revocations: storage.revocations, feed: revocationFeed, clock, authorize: options.authorizeStream,
+      streams: revocationStreams, revocations: storage.revocations, feed: revocationFeed, clock,
+      authorize: options.authorizeStream ?? streamAuthorizer(verifyApiToken),
     },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
     mandates: { storage, keys, clock, issuer, settings: config.delegation, revocations }, trust, revocations,
+    resourceServers: { issuer, cache: resourceServers },
   })
 
   const pruner = setInterval(() => {
@@ -207,7 +230,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   refusalAudit.unref()
 
   return {
-    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits,
+    publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits, verifyApiToken, resourceServers,
     revocations, revocationState, revocationFeed, revocationStreams, revocationListener,
     async close() {
       ready = false
@@ -216,6 +239,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await revocationListener?.close()
       clearInterval(pruner)
       clearInterval(reloader)
+      resourceServers.stop()
       await selfCheck.stop()
       clearInterval(refusalAudit)
       // The last interval's refusals are audited before the log drains and storage closes.

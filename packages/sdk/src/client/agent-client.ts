@@ -9,6 +9,7 @@ import {
   type WritAction,
 } from '../wire/profile.js'
 import { signClientAssertion } from './client-assertion.js'
+import { fetchMetadata, readJson, send } from './writ-http.js'
 import { createDpopKey, dpopRequestHeaders, signDpopProof, type DpopKey } from './dpop-key.js'
 import { checkWaitOptions, waitForApproval, type WaitForApprovalOptions } from './wait-for-approval.js'
 import {
@@ -107,8 +108,6 @@ export interface AgentClient {
   /** A human's ID token or JWT access token exchanged for a grant that lets this agent act for them. */
   exchangeHumanToken(request: HumanTokenExchangeRequest): Promise<DelegationGrant>
 }
-
-const REQUEST_TIMEOUT_MS = 10_000
 
 export function createAgentClient(options: AgentClientOptions): AgentClient {
   if (typeof options.issuer !== 'string' || !/^https?:\/\//.test(options.issuer)) throw new TypeError('issuer must be an http(s) url')
@@ -259,37 +258,6 @@ function actionDetail(request: CapabilityRequest): Record<string, unknown> {
 
 function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-async function fetchMetadata(fetchImpl: typeof fetch, url: string, issuer: string): Promise<AuthorizationServerMetadata> {
-  const response = await send(fetchImpl, url, { method: 'GET', headers: { accept: 'application/json' } })
-  const body = await readJson(response)
-  if (response.status !== 200) throw WritError.fromResponse(response.status, body)
-  const record = body as Partial<AuthorizationServerMetadata> | undefined
-  // RFC 8414 §3.3: metadata naming another issuer is a mix-up attempt; never send an assertion to its endpoint.
-  if (record?.issuer !== issuer) {
-    throw new WritError('INTERNAL', 'the authorization server metadata names a different issuer', { reasons: ['issuer_mismatch'] })
-  }
-  if (typeof record.token_endpoint !== 'string' || !/^https?:\/\//.test(record.token_endpoint)) {
-    throw new WritError('INTERNAL', 'the authorization server metadata has no valid token_endpoint', { reasons: ['metadata_invalid'] })
-  }
-  return record as AuthorizationServerMetadata
-}
-
-async function send(fetchImpl: typeof fetch, url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetchImpl(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-  } catch (cause) {
-    throw new WritError('SERVER_UNAVAILABLE', 'writ could not be reached', { reasons: ['network_error'], cause })
-  }
-}
-
-async function readJson(response: Response): Promise<unknown> {
-  try {
-    return await response.json()
-  } catch {
-    return undefined
-  }
 }
 
 function toGrant(body: unknown): CapabilityGrant {

@@ -74,6 +74,12 @@ export const ERROR_CODES = {
   SERVER_UNAVAILABLE: { status: 503, title: 'The server is shutting down or overloaded', oauth: 'temporarily_unavailable' },
   LISTEN_FAILED: { status: 503, title: 'The server cannot listen on its address', oauth: 'temporarily_unavailable' },
   DATA_DIR_LOCKED: { status: 503, title: 'The data directory is in use by another server', oauth: 'temporarily_unavailable' },
+  RESOURCE_SERVER_NOT_FOUND: { status: 404, title: 'The resource server does not exist', oauth: 'invalid_request' },
+  RESOURCE_SERVER_DOCUMENT_INVALID: { status: 400, title: 'The resource server document is invalid', oauth: 'invalid_request' },
+  RESOURCE_SERVER_CONFLICT: { status: 409, title: 'The resource server name or audience is already in use', oauth: 'invalid_request' },
+  RESOURCE_SERVER_REMOVED: { status: 409, title: 'The resource server is removed', oauth: 'invalid_request' },
+  SCOPE_INVALID: { status: 400, title: 'The requested scope is invalid or not allowed for this client', oauth: 'invalid_scope' },
+  CLIENT_UNAUTHORIZED: { status: 400, title: 'The client may not use this grant', oauth: 'unauthorized_client' },
   INTERNAL: { status: 500, title: 'Internal error', oauth: 'server_error' },
 } as const satisfies Record<string, ErrorCodeSpec>
 

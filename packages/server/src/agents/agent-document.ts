@@ -7,7 +7,7 @@ export type AgentStatus = (typeof AGENT_STATUSES)[number]
 
 const identifier = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:*-]*$/, 'letters, digits and . _ : * - only')
 
-const publicJwk = z.looseObject({
+export const publicJwk = z.looseObject({
   kty: z.enum(['OKP', 'EC']),
   kid: z.string().min(1).max(128).optional(),
   crv: z.enum(['Ed25519', 'P-256']),

@@ -89,7 +89,7 @@ export const configSchema = z.strictObject({
     audience: z.string().min(1).default('urn:writ:resource-server')
       .describe('Default `aud` of capability tokens when the request names no resource.'),
     audiences: z.array(z.string().min(1)).default([])
-      .describe('Further audiences a request may name with the `resource` parameter (RFC 8707).'),
+      .describe('Further audiences a request may name with the `resource` parameter (RFC 8707), besides registered resource servers\' (`writ resource-server register`); kept as a fallback for set-ups without registered resource servers.'),
     assertionMaxAgeSeconds: z.number().int().min(10).max(LIFETIMES.clientAssertionMax).default(LIFETIMES.clientAssertionMax)
       .describe('Longest accepted lifetime of a client assertion.'),
     leewaySeconds: z.number().int().min(0).max(LIFETIMES.maxLeeway).default(30).describe('Clock leeway for time claims.'),

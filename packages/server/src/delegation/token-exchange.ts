@@ -12,10 +12,11 @@ import { delegateGrant, type DelegateDeps, type GrantDelegation } from './delega
 import { exchangeGrant, type CapabilityExchange } from './exchange-grant.js'
 import { exchangeHumanToken, type HumanExchangeDeps, type HumanTokenExchange } from './exchange-human-token.js'
 import { MAX_GRANT_DETAILS } from './mandates.js'
+import type { Audiences } from '../resource-servers/audiences.js'
 
 export type TokenExchangeDeps = DelegateDeps & Pick<HumanExchangeDeps, 'humanTokens' | 'settings'> & {
-  /** Audiences a capability request may name with `resource`; the first is the default. */
-  audiences: readonly string[]
+  /** Audiences a capability request may name with `resource` (registered resource servers, then the configured list). */
+  audiences: Audiences
 }
 
 export type ExchangeResult =
@@ -50,7 +51,7 @@ function unsupported(subjectType: string | undefined, requested: string | undefi
   })
 }
 
-export function parseCapabilityExchange(form: Map<string, string>, audiences: readonly string[]): CapabilityExchange {
+export function parseCapabilityExchange(form: Map<string, string>, audiences: Audiences): CapabilityExchange {
   return {
     subjectToken: subjectToken(form),
     action: parseAuthorizationDetails(form.get('authorization_details')),
@@ -134,13 +135,13 @@ export function parseTask(form: Map<string, string>, required: boolean): { id?: 
   return task.data
 }
 
-function parseAudience(form: Map<string, string>, audiences: readonly string[]): string {
+function parseAudience(form: Map<string, string>, audiences: Audiences): string {
   const resource = form.get('resource')
-  // untrusted: the requested audience must be one this server is configured to issue for.
-  if (resource !== undefined && !audiences.includes(resource)) {
+  // untrusted: the requested audience must be a registered resource server's or a configured one.
+  if (resource !== undefined && !audiences.accepts(resource)) {
     throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
   }
-  return resource ?? (audiences[0] as string)
+  return resource ?? audiences.fallback
 }
 
 function fieldName(key: PropertyKey | undefined): string {

@@ -22,6 +22,8 @@ import { grantRoutes } from '../delegation/grant-routes.js'
 import type { MandateDeps } from '../delegation/mandates.js'
 import { trustRoutes } from '../federation/trust-routes.js'
 import type { TrustProviders } from '../federation/trust-providers.js'
+import { resourceServerRoutes } from '../resource-servers/resource-server-routes.js'
+import type { ResourceServerCache } from '../resource-servers/resource-server-cache.js'
 import { revocationRoutes } from '../revocation/revocation-routes.js'
 import type { Revocations } from '../revocation/revocations.js'
 
@@ -43,6 +45,8 @@ export interface AdminRoutesDeps {
   mandates: MandateDeps
   /** Trusted outside issuers, listed read-only (`writ trust list`). */
   trust: TrustProviders
+  /** Registered resource servers; the cache is refreshed after each change. */
+  resourceServers: { issuer: string; cache: Pick<ResourceServerCache, 'refresh'> }
   /** Revocation of tokens, tasks, grants, agents (the kill switch) and keys. */
   revocations: Revocations
 }
@@ -62,6 +66,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', approvalRoutes({ storage: deps.storage, clock: deps.clock, forbidOwnerApproval: deps.forbidOwnerApproval }))
   app.route('/v1', grantRoutes(deps.mandates))
   app.route('/v1', trustRoutes(deps.trust))
+  app.route('/v1', resourceServerRoutes({ storage: deps.storage, clock: deps.clock, ...deps.resourceServers }))
   app.route('/v1', revocationRoutes({ revocations: deps.revocations, storage: deps.storage }))
   app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))

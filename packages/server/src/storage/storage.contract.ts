@@ -6,6 +6,7 @@ import { verifyChain } from '../audit/verify-chain.js'
 import { GENESIS_HASH } from '../audit/audit-record.js'
 import { writeIssuances, type IssuanceEntry } from '../tokens/write-issuances.js'
 import type { Grant } from '../delegation/grant.js'
+import type { ResourceServer } from '../resource-servers/resource-server-document.js'
 
 export function storageContract(name: string, open: () => Promise<{ storage: Storage; dispose(): Promise<void> }>): void {
   describe(`storage contract: ${name}`, () => {
@@ -37,6 +38,29 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       expect(await storage.agents.update({ ...a, version: 2, status: 'suspended' }, 1)).toBe(true)
       expect(await storage.agents.update({ ...a, version: 3 }, 1)).toBe(false)
       expect(await storage.agents.statuses([a.id])).toEqual(new Map([[a.id, { status: 'suspended', version: 2 }]]))
+    })
+
+    it('stores resource servers with unique names and audiences, updates them optimistically and keeps their versions', async () => {
+      const server: ResourceServer = {
+        id: '00000000-0000-4000-8000-0000000000a1', name: 'billing-api', audience: 'https://billing.example.com', status: 'active', version: 1,
+        created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+        document: { name: 'billing-api', audience: 'https://billing.example.com', description: '', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k1' }] } },
+      }
+      await storage.resourceServers.insert(server)
+      expect(await storage.resourceServers.find(server.id)).toEqual(server)
+      expect((await storage.resourceServers.findByName('billing-api'))?.id).toBe(server.id)
+      expect((await storage.resourceServers.findByAudience('https://billing.example.com'))?.id).toBe(server.id)
+      expect(await storage.resourceServers.findByAudience('https://other.example.com')).toBeUndefined()
+      await expect(storage.resourceServers.insert({ ...server, id: '00000000-0000-4000-8000-0000000000a2', name: 'other' })).rejects.toThrow()
+      await expect(storage.resourceServers.insert({ ...server, id: '00000000-0000-4000-8000-0000000000a3', audience: 'urn:other' })).rejects.toThrow()
+      expect(await storage.resourceServers.update({ ...server, version: 2, status: 'removed' }, 1)).toBe(true)
+      expect(await storage.resourceServers.update({ ...server, version: 3 }, 1)).toBe(false)
+      await storage.resourceServers.insertVersion({
+        resource_server_id: server.id, version: 1, status: 'active', document: server.document, changed_by: 'adm-1',
+        changed_at: server.created_at, change: { kind: 'register', fields: ['name'] },
+      })
+      expect(await storage.resourceServers.versions(server.id)).toMatchObject([{ version: 1, change: { kind: 'register' } }])
+      expect((await storage.resourceServers.list()).map((s) => [s.name, s.status])).toEqual([['billing-api', 'removed']])
     })
 
     it('starts the audit chain at the genesis hash and links every append', async () => {

@@ -8,6 +8,7 @@ import { AuditRepository } from './audit-repository.js'
 import { ApprovalRepository } from './approval-repository.js'
 import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
+import { ResourceServerRepository } from './resource-server-repository.js'
 import { RevocationRepository } from './revocation-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
@@ -21,6 +22,7 @@ export interface Repositories {
   approvals: ApprovalRepository
   policySets: PolicySetRepository
   grants: GrantRepository
+  resourceServers: ResourceServerRepository
   revocations: RevocationRepository
 }
 
@@ -53,6 +55,7 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     approvals: new ApprovalRepository(db),
     policySets: new PolicySetRepository(db),
     grants: new GrantRepository(db),
+    resourceServers: new ResourceServerRepository(db),
     revocations: new RevocationRepository(db, driver),
   }
 }

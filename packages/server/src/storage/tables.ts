@@ -126,6 +126,28 @@ export interface GrantsTable {
   revoked_by: string | null
 }
 
+/** A registered resource server (resource-servers/); `document` is its JSON document, `audience` copied out for lookups. */
+export interface ResourceServersTable {
+  id: string
+  name: string
+  audience: string
+  status: string
+  version: number
+  document: string
+  created_at: number
+  updated_at: number
+}
+
+export interface ResourceServerVersionsTable {
+  resource_server_id: string
+  version: number
+  status: string
+  document: string
+  changed_by: string
+  changed_at: number
+  change: string
+}
+
 /** One revocation (revocation/); kept, so the control plane refuses a revoked task for good. Times in epoch ms. */
 export interface RevocationsTable {
   id: string
@@ -161,6 +183,8 @@ export interface Database {
   policy_sets: PolicySetsTable
   approvals: ApprovalsTable
   grants: GrantsTable
+  resource_servers: ResourceServersTable
+  resource_server_versions: ResourceServerVersionsTable
   revocations: RevocationsTable
   revocation_events: RevocationEventsTable
 }

@@ -85,16 +85,7 @@ export async function authenticateWith(run: () => Promise<AuthenticatedClient>, 
   try {
     authenticated = await run()
   } catch (error) {
-    if (!(error instanceof ClientAuthenticationError)) throw error
-    const claimed = error.claimedAgentId
-    await deps.log.commit({
-      audit: {
-        type: 'client.authentication_fail',
-        actor: { kind: 'agent', id: claimed === undefined ? 'unknown' : truncate(claimed) },
-        decision: { effect: 'deny', reasons: [...error.reasons] },
-      },
-    })
-    throw error.response()
+    throw await auditAuthenticationFailure(error, deps)
   }
   const { agent } = authenticated.cached
   // DOS-01: the agent's own bucket, keyed on the verified identity (rate-limits/rate-limits.ts says why only now).
@@ -109,6 +100,21 @@ export async function authenticateWith(run: () => Promise<AuthenticatedClient>, 
     ? undefined : await settleProof(proof, agent, assertion, deps)
   const federation = authenticated.federation ? { federation: authenticated.federation } : {}
   return { agent, assertion: dpop === undefined ? assertion : { ...assertion, dpop }, ...federation }
+}
+
+/** Audits a failed client authentication (reason only, never the assertion); returns what the caller is told. */
+export async function auditAuthenticationFailure(error: unknown, deps: Pick<MintDeps, 'log'>): Promise<unknown> {
+  if (!(error instanceof ClientAuthenticationError)) return error
+  const claimed = error.claimedAgentId
+  await deps.log.commit({
+    ...(error.options.spent ? { assertion: error.options.spent } : {}),
+    audit: {
+      type: 'client.authentication_fail',
+      actor: { kind: error.options.actorKind ?? 'agent', id: claimed === undefined ? 'unknown' : truncate(claimed) },
+      decision: { effect: 'deny', reasons: [...error.reasons] },
+    },
+  })
+  return error.response()
 }
 
 /** The proof's verdict, or a refusal when an agent that must use DPoP sent none (its document, or `tokens.requireDpop`). */

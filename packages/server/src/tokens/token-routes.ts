@@ -12,14 +12,16 @@ import { idJagGrant, isIdJag } from '../federation/id-jag-grant.js'
 import { redeemApproval } from '../oversight/redeem-approval.js'
 import type { RateLimits } from '../rate-limits/rate-limits.js'
 import { tokenExchange, type TokenExchangeDeps } from '../delegation/token-exchange.js'
+import type { Audiences } from '../resource-servers/audiences.js'
+import { issueApiToken } from '../resource-servers/api-token.js'
 
 export interface TokenRoutesDeps {
   mint: MintDeps
   keys: KeyManager
   logger: Logger
   issuer: string
-  /** Audiences a request may name with `resource`; the first is the default. */
-  audiences: readonly string[]
+  /** Audiences a request may name with `resource` (RFC 8707): registered resource servers, then the configured list. */
+  audiences: Audiences
   /** The peer address of a request (the TCP peer, never a header): its rate-limit key and policy context. */
   remoteAddress: (c: Context) => string | undefined
   /** True once the audit self-check found the chain broken (and halting is configured): a field read, no I/O. */
@@ -57,6 +59,15 @@ export function tokenRoutes(deps: TokenRoutesDeps): Hono {
         const exchanged = await tokenExchange(client, form, peer, { ...deps.exchange, mint: deps.mint, audiences: deps.audiences })
         if (exchanged.kind === 'grant') return grantResponse(c, exchanged)
         result = { ...exchanged.issued, issuedTokenType: TOKEN_TYPE_IDS.accessToken }
+      } else if (grantType === GRANT_TYPES.clientCredentials && form.has('scope')) {
+        // Writ's own API (resource servers); a capability is asked for with authorization_details, never a scope.
+        const api = await issueApiToken(client, form, deps.mint)
+        return c.json({
+          access_token: api.token,
+          token_type: api.claims.cnf ? DPOP.tokenType : 'Bearer',
+          expires_in: api.claims.exp - api.claims.iat,
+          scope: api.claims.scope,
+        }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
       } else if (grantType === GRANT_TYPES.clientCredentials) {
         result = await mintCapability(client, () => parseRequest(form, deps.audiences), peer, deps.mint)
       } else if (grantType === GRANT_TYPES.ciba) {
@@ -96,7 +107,7 @@ function grantResponse(c: Context, grant: { token: string; claims: GrantClaims }
   }, 200, { 'cache-control': 'no-store', pragma: 'no-cache' })
 }
 
-function parseRequest(form: Map<string, string>, audiences: readonly string[]): CapabilityRequest {
+function parseRequest(form: Map<string, string>, audiences: Audiences): CapabilityRequest {
   const action = parseAuthorizationDetails(form.get('authorization_details'))
   const task = taskSchema.safeParse(withoutUndefined({ id: form.get('task_id'), step: form.get('step_id'), purpose: form.get('task_purpose') }))
   if (!task.success) {
@@ -104,11 +115,11 @@ function parseRequest(form: Map<string, string>, audiences: readonly string[]): 
     throw new WritError('REQUEST_INVALID', `the task is invalid: ${reasons.join('; ')}`, { reasons })
   }
   const resource = form.get('resource')
-  // untrusted: the requested audience must be one this server is configured to issue for.
-  if (resource !== undefined && !audiences.includes(resource)) {
+  // untrusted: the requested audience must be a registered resource server's or a configured one.
+  if (resource !== undefined && !audiences.accepts(resource)) {
     throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
   }
-  return { action, task: task.data, audience: resource ?? (audiences[0] as string) }
+  return { action, task: task.data, audience: resource ?? audiences.fallback }
 }
 
 function parsePoll(form: Map<string, string>): { authReqId: string; action?: WritAction } {

@@ -5,6 +5,7 @@ import * as policyAndApprovals from './002-policy-and-approvals.js'
 import * as auditVerified from './003-audit-verified.js'
 import * as adminRevocation from './004-admin-revocation.js'
 import * as delegationGrants from './005-delegation-grants.js'
+import * as resourceServers from './006-resource-servers.js'
 import * as revocations from './007-revocations.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -13,5 +14,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '003-audit-verified': auditVerified,
   '004-admin-revocation': adminRevocation,
   '005-delegation-grants': delegationGrants,
+  '006-resource-servers': resourceServers,
   '007-revocations': revocations,
 }
