@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import { CLIENT_ASSERTION_TYPE, signClientAssertion, type RevocationSubscriberOptions } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, signClientAssertion } from '@writ/sdk'
 import { ADMIN_TOKEN_FILE, createLogger, loadConfig, startServer, systemClock, type RunningServer } from '@writ/server'
 
 export const AUDIENCE = 'https://billing.e2e.example'
@@ -83,8 +83,8 @@ export async function setUp(writ: Writ) {
   return { admin, registerAgent, agents, resourceServer: { id: resourceServer.id as string, privateJwk: rsPrivate as JsonWebKey } }
 }
 
-/** Writ's API token for the stream (client_credentials, private_key_jwt, scope writ:revocations) from `tokenUrl`. */
-export function apiTokens(issuer: string, tokenOrigin: string, rs: { id: string; privateJwk: JsonWebKey }): RevocationSubscriberOptions['accessToken'] {
+/** Writ's API token for the stream (client_credentials, private_key_jwt, scope writ:revocations) from another origin than the issuer (a replica). */
+export function apiTokens(issuer: string, tokenOrigin: string, rs: { id: string; privateJwk: JsonWebKey }): (request: { scope: 'writ:revocations'; refresh: boolean }) => Promise<string> {
   return async ({ scope }) => {
     const response = await fetch(`${tokenOrigin}/oauth/token`, {
       method: 'POST',

@@ -56,7 +56,7 @@ describe.each(engines)('a subscribed verifier on %s', (engine, storage) => {
     const second = await mint(writ, agent)
     const bystander = await mint(writ, other)
     const { verifier, subscription } = subscribedVerifier(writ.issuer, writ.server.publicUrl, {
-      accessToken: apiTokens(writ.issuer, writ.server.publicUrl, resourceServer),
+      clientId: resourceServer.id, privateKey: resourceServer.privateJwk,
     })
     await subscription.ready
     expect(await outcome(verifier, first.token)).toBe('accepted')
@@ -87,7 +87,7 @@ describe('a subscribed verifier on sqlite', () => {
     const fromDelegated = await helperClient.exchangeGrant({ grant: delegated.grant, action: ACTION.action, resource: ACTION.resource, audience: AUDIENCE })
     const unrelated = await mint(writ, lead, 'T-10')
     const { verifier, subscription } = subscribedVerifier(writ.issuer, writ.server.publicUrl, {
-      accessToken: apiTokens(writ.issuer, writ.server.publicUrl, resourceServer),
+      clientId: resourceServer.id, privateKey: resourceServer.privateJwk,
     })
     await subscription.ready
     expect(await outcome(verifier, fromDelegated.accessToken)).toBe('accepted')
@@ -106,7 +106,7 @@ describe('a subscribed verifier on sqlite', () => {
     const proxy: StreamProxy = await startStreamProxy(new URL(writ.server.publicUrl))
     cleanups.push(() => proxy.close())
     const { verifier, subscription } = subscribedVerifier(writ.issuer, writ.server.publicUrl, {
-      eventsUrl: `${proxy.origin}/revocations/events`, accessToken: apiTokens(writ.issuer, writ.server.publicUrl, resourceServer),
+      eventsUrl: `${proxy.origin}/revocations/events`, clientId: resourceServer.id, privateKey: resourceServer.privateJwk,
     })
     await subscription.ready
     await admin('POST', '/v1/revocations', { kind: 'token', jti: a.jti, reason: 'first' })
@@ -129,7 +129,7 @@ describe('a subscribed verifier on sqlite', () => {
     const proxy = await startStreamProxy(new URL(writ.server.publicUrl))
     cleanups.push(() => proxy.close())
     const { verifier, subscription } = subscribedVerifier(writ.issuer, writ.server.publicUrl, {
-      eventsUrl: `${proxy.origin}/revocations/events`, accessToken: apiTokens(writ.issuer, writ.server.publicUrl, resourceServer), staleAfterSeconds: 2,
+      eventsUrl: `${proxy.origin}/revocations/events`, clientId: resourceServer.id, privateKey: resourceServer.privateJwk, staleAfterSeconds: 2,
     })
     await subscription.ready
     expect(await outcome(verifier, token)).toBe('accepted')
@@ -155,7 +155,7 @@ describe('a subscribed verifier on sqlite', () => {
     const second = await startWrit({ dataDir, ports })
     expect(second.issuer).toBe(issuer)
     const { verifier, subscription } = subscribedVerifier(issuer, second.server.publicUrl, {
-      accessToken: apiTokens(issuer, second.server.publicUrl, resourceServer),
+      clientId: resourceServer.id, privateKey: resourceServer.privateJwk,
     })
     await subscription.ready // the snapshot is complete at the first heartbeat
     expect(await outcome(verifier, revoked.token)).toBe('TOKEN_REVOKED')

@@ -4,9 +4,7 @@
  * at which it learnt of the one event the parent triggers. Driven over IPC by the parent (child_process.fork).
  */
 import { createParser } from 'eventsource-parser'
-import {
-  CLIENT_ASSERTION_TYPE, createCapabilityVerifier, signClientAssertion, subscribeRevocations,
-} from '../../packages/sdk/dist/index.js'
+import { createCapabilityVerifier, ResourceServerClient, subscribeRevocations } from '../../packages/sdk/dist/index.js'
 
 const wallClock = () => performance.timeOrigin + performance.now()
 const send = (message) => process.send(message)
@@ -20,28 +18,9 @@ process.on('message', (message) => {
   })
 })
 
-/** Writ's API token for the revocation stream: client_credentials, private_key_jwt, scope writ:revocations. */
-function apiTokenSource({ issuer, publicUrl, clientId, privateJwk }) {
-  let cached
-  return async ({ scope, refresh }) => {
-    if (cached !== undefined && !refresh) return cached
-    const assertion = await signClientAssertion({ privateKey: privateJwk, agentId: clientId, audience: issuer })
-    const response = await fetch(`${publicUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials', scope, client_id: clientId, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion,
-      }),
-    })
-    const body = await response.json()
-    if (response.status !== 200) throw new Error(`api token: ${response.status} ${JSON.stringify(body)}`)
-    cached = body.access_token
-    return cached
-  }
-}
-
 async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, token, expected }) {
-  const accessToken = apiTokenSource({ issuer, publicUrl, clientId, privateJwk })
+  // One API token per process, shared by its subscriptions (as one resource server's instances would).
+  const accessToken = new ResourceServerClient({ issuer, clientId, privateKey: privateJwk })
   const applied = new Array(count).fill(undefined)
   const refused = new Array(count).fill(undefined)
   let pending = count

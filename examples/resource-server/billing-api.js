@@ -13,43 +13,19 @@
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import {
-  CLIENT_ASSERTION_TYPE, createCapabilityVerifier, signClientAssertion, subscribeRevocations, withCapability,
-} from '@writ/sdk'
-
-/**
- * Writ's own API token for the revocation stream: client_credentials with scope `writ:revocations`, authenticated
- * with a fresh private_key_jwt assertion each time. The subscriber asks again when the token is about to expire or
- * the stream answers 401.
- */
-export function writApiTokens({ issuer, clientId, privateKey }) {
-  return async ({ scope }) => {
-    const response = await fetch(`${issuer}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        scope,
-        client_id: clientId,
-        client_assertion_type: CLIENT_ASSERTION_TYPE,
-        client_assertion: await signClientAssertion({ privateKey, agentId: clientId, audience: issuer }),
-      }),
-    })
-    const body = await response.json()
-    // The body of a refusal is an OAuth error (no secrets); the token itself is never logged.
-    if (response.status !== 200) throw new Error(`writ refused the API token: ${response.status} ${body.error ?? ''}`)
-    return body.access_token
-  }
-}
+import { createCapabilityVerifier, subscribeRevocations, withCapability } from '@writ/sdk'
 
 /**
  * Starts the billing API on `port` (0: any free port). `mode` is `strict` (refuse everything while the revocation
  * list is not known to be current) or `best_effort` (serve with the last known list). Resolves to its URL and close().
  */
 export async function startBillingApi({ issuer, audience, clientId, privateKey, port = 0, mode = 'strict', publicOrigin }) {
+  // With its id and key, the subscriber obtains Writ's API token itself (client_credentials, scope
+  // writ:revocations, private_key_jwt) and renews it before it expires.
   const revocations = subscribeRevocations({
     issuer,
-    accessToken: writApiTokens({ issuer, clientId, privateKey }),
+    clientId,
+    privateKey,
     mode,
     staleAfterSeconds: 10,
     onError: (error) => console.error(`revocation stream: ${error.message}`),

@@ -157,6 +157,22 @@ describe('subscribeRevocations', () => {
     expect(handed.slice(1).every(Boolean)).toBe(true)
   })
 
+  it('takes a ResourceServerClient (anything with apiToken) as the token source', async () => {
+    stream = await startStreamFixture()
+    const asked: Array<[string, boolean | undefined]> = []
+    const client = {
+      apiToken: async (scope: string, options?: { refresh?: boolean }) => {
+        asked.push([scope, options?.refresh])
+        return { token: 'api-token-1', expiresAt: Math.floor(Date.now() / 1000) + 600 }
+      },
+    }
+    const { subscription } = await subscribe({ accessToken: client })
+    await subscription.ready
+    expect(asked).toEqual([['writ:revocations', false]])
+    expect(() => subscribeRevocations({ issuer: ISSUER })).toThrow(TypeError)
+    expect(() => subscribeRevocations({ issuer: ISSUER, accessToken: client, clientId: 'rs' })).toThrow(TypeError)
+  })
+
   it('ignores an unknown kind, and stops counting as current after an unreadable event (fail closed)', async () => {
     stream = await startStreamFixture()
     const { verifier, subscription } = await subscribe()
