@@ -150,8 +150,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Refusals reach the audit chain through the group commit, like every other record of the token endpoint.
   const rateLimits = new RateLimits(config.rateLimits, { clock, audit: async (event) => { await log.commit({ audit: event }) } })
   let ready = true
+  const ownSignature = ownSignatureCheck(keys)
   const verifyApiToken = apiTokenVerifier({
-    signature: ownSignatureCheck(keys), resourceServers, clock, issuer,
+    signature: ownSignature, resourceServers, clock, issuer,
     leewaySeconds: config.tokens.leewaySeconds, maxLifetimeSeconds: config.tokens.ttlSeconds,
   })
   // Revocation: storage is the one source of events; the feed reads it after a local commit, on a notification from
@@ -201,6 +202,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       streams: revocationStreams, revocations: storage.revocations, feed: revocationFeed, clock,
       authorize: options.authorizeStream ?? streamAuthorizer(verifyApiToken),
     },
+    tokenManagement: { signature: ownSignature, revocations, revocationState },
   })
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,

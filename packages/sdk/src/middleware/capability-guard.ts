@@ -54,7 +54,10 @@ export async function guard(verifier: CapabilityVerifier, origin: string, reques
   return verifier.verify(token, expected, { scheme, proof: request.dpop, method: request.method, url: `${origin}${request.path}` })
 }
 
-/** The answer to a refused request: 401 with a challenge, 403 for a token of another scope, 503 when keys are unreachable. */
+/**
+ * The answer to a refused request: 401 with a challenge, 403 for a token of another scope, 503 when keys are
+ * unreachable or the revocation list is not known to be current (strict mode: the client may retry shortly).
+ */
 export function refusal(error: unknown, request: GuardedRequest): Refusal {
   const writ = error instanceof WritError ? error : undefined
   const code = writ?.code
@@ -63,7 +66,7 @@ export function refusal(error: unknown, request: GuardedRequest): Refusal {
   let oauth = 'invalid_token'
   if (code === 'DPOP_PROOF_INVALID') oauth = 'invalid_dpop_proof'
   else if (code === 'TOKEN_SCOPE_MISMATCH') [status, oauth] = [403, 'insufficient_scope']
-  else if (code === 'JWKS_UNAVAILABLE' || code === 'SERVER_UNAVAILABLE') [status, oauth] = [503, 'temporarily_unavailable']
+  else if (code === 'JWKS_UNAVAILABLE' || code === 'SERVER_UNAVAILABLE' || code === 'REVOCATION_STALE') [status, oauth] = [503, 'temporarily_unavailable']
   else if (writ === undefined || code === 'INTERNAL') [status, oauth] = [500, 'server_error']
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' }
   if (status === 401 || status === 403) {

@@ -61,7 +61,8 @@ describe('subscribeRevocations', () => {
   it('loads the snapshot, then refuses a token revoked live, with the API token and no Last-Event-ID on first connect', async () => {
     stream = await startStreamFixture()
     stream.revoke(revocation('token', { jti: 'someone-else' }))
-    const { verifier, subscription } = await subscribe()
+    const seen: number[] = []
+    const { verifier, subscription } = await subscribe({ onRevocation: (_event, id) => seen.push(id) })
     await subscription.ready
     expect(subscription.list.size).toBe(1)
     expect(stream.requests[0]).toMatchObject({ authorization: 'Bearer api-token-1', accept: 'text/event-stream' })
@@ -70,6 +71,7 @@ describe('subscribeRevocations', () => {
     stream.revoke(revocation('token', { jti: 'jti-live' }))
     await eventuallyOutcome(verifier, 'TOKEN_REVOKED')
     expect(subscription.status()).toMatchObject({ connected: true, synced: true, fresh: true, lastEventId: 2, size: 2 })
+    expect(seen).toEqual([1, 2])
   })
 
   it('refuses by each kind: parent grant, task, killed agent, signing key', async () => {
@@ -153,6 +155,22 @@ describe('subscribeRevocations', () => {
     await eventually(() => stream.requests.some((h) => h.authorization === `Bearer ${second}`) && stream.open === 1)
     expect(handed[0]).toBe(false)
     expect(handed.slice(1).every(Boolean)).toBe(true)
+  })
+
+  it('takes a ResourceServerClient (anything with apiToken) as the token source', async () => {
+    stream = await startStreamFixture()
+    const asked: Array<[string, boolean | undefined]> = []
+    const client = {
+      apiToken: async (scope: string, options?: { refresh?: boolean }) => {
+        asked.push([scope, options?.refresh])
+        return { token: 'api-token-1', expiresAt: Math.floor(Date.now() / 1000) + 600 }
+      },
+    }
+    const { subscription } = await subscribe({ accessToken: client })
+    await subscription.ready
+    expect(asked).toEqual([['writ:revocations', false]])
+    expect(() => subscribeRevocations({ issuer: ISSUER })).toThrow(TypeError)
+    expect(() => subscribeRevocations({ issuer: ISSUER, accessToken: client, clientId: 'rs' })).toThrow(TypeError)
   })
 
   it('ignores an unknown kind, and stops counting as current after an unreadable event (fail closed)', async () => {

@@ -12,17 +12,20 @@ import { WritError } from '../errors/writ-error.js'
 import { systemNowSeconds } from '../clock.js'
 import type { CapabilityClaims } from '../wire/profile.js'
 import type { JwsHeader } from './compact-jws.js'
-import { parseRevocationEvent, REVOCATION_KINDS, RevocationList, type RevocationListOptions } from './revocation-list.js'
+import { ResourceServerClient, type ResourceServerClientOptions } from '../client/resource-server-client.js'
+import { parseRevocationEvent, REVOCATION_KINDS, RevocationList, type RevocationEvent, type RevocationListOptions } from './revocation-list.js'
 
 /** The scope of Writ's own API token that opens the revocation stream. */
 export const REVOCATIONS_SCOPE = 'writ:revocations'
 
 /**
- * Where the subscriber gets Writ's API access token (client_credentials, scope `writ:revocations`): typically the
- * resource server's client, `({ scope, refresh }) => client.apiToken(scope, { refresh })`. `refresh: true` asks for a
- * new token rather than a cached one (the stream answered 401, or the cached one is about to expire).
+ * Where the subscriber gets Writ's API access token (client_credentials, scope `writ:revocations`): a
+ * ResourceServerClient (or anything with its `apiToken`), or a function. `refresh: true` asks for a new token rather
+ * than a cached one (the stream answered 401, or the cached one is about to expire).
  */
-export type ApiTokenSource = (request: { scope: typeof REVOCATIONS_SCOPE; refresh: boolean }) => Promise<string>
+export type ApiTokenSource =
+  | ((request: { scope: typeof REVOCATIONS_SCOPE; refresh: boolean }) => Promise<string>)
+  | Pick<ResourceServerClient, 'apiToken'>
 
 export type RevocationMode = 'strict' | 'best_effort'
 
@@ -31,7 +34,12 @@ export interface RevocationSubscriberOptions {
   issuer: string
   /** Override of the stream's URL (https, or http on loopback). */
   eventsUrl?: string | URL
-  accessToken: ApiTokenSource
+  /** Writ's API token source; or give `clientId` and `privateKey` and the subscriber makes a ResourceServerClient. */
+  accessToken?: ApiTokenSource
+  /** The resource server's id, as registered (`writ resource-server register`); with `privateKey`. */
+  clientId?: string
+  /** The resource server's private key (KeyObject or private JWK); it never leaves the process. */
+  privateKey?: ResourceServerClientOptions['privateKey']
   /**
    * `strict` (default): `isRevoked` throws REVOCATION_STALE (503) until the first snapshot has arrived and whenever
    * nothing (event or heartbeat) has been heard for `staleAfterSeconds`: fail closed. `best_effort`: answers from the
@@ -44,6 +52,11 @@ export interface RevocationSubscriberOptions {
   backoff?: { initialMs?: number; maxMs?: number }
   /** Options of the list (grace past forget_after, prune cadence, clock). */
   list?: RevocationListOptions
+  /**
+   * Called after each revocation event is applied (from the snapshot too), for work that should follow at once:
+   * closing sessions or connections a revoked token opened. Must not throw; an error it throws is reported to onError.
+   */
+  onRevocation?: (event: RevocationEvent, eventId: number) => void
   /** Called with every connection problem (for logging; never carries the token). The subscriber retries on its own. */
   onError?: (error: Error) => void
   /** For tests: another fetch. */
@@ -81,6 +94,8 @@ const TOKEN_RENEW_MARGIN_SECONDS = 30
 
 export function subscribeRevocations(options: RevocationSubscriberOptions): RevocationSubscription {
   const settings = checkOptions(options)
+  const tokenSource: ApiTokenSource = options.accessToken
+    ?? new ResourceServerClient({ issuer: options.issuer, clientId: options.clientId as string, privateKey: options.privateKey as ResourceServerClientOptions['privateKey'], ...(options.fetch ? { fetch: options.fetch } : {}) })
   const list = new RevocationList(options.list)
   const nowSeconds = options.list?.now ?? systemNowSeconds
   const fetchImpl = options.fetch ?? fetch
@@ -124,10 +139,17 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
   async function apiToken(): Promise<string> {
     const now = systemNowSeconds()
     if (token === undefined || refreshToken || (tokenExp !== undefined && tokenExp - renewMargin() <= now)) {
-      const fresh = await options.accessToken({ scope: REVOCATIONS_SCOPE, refresh: token !== undefined })
-      if (typeof fresh !== 'string' || fresh.length === 0) throw new TypeError('accessToken() must resolve to a token string')
-      token = fresh
-      tokenExp = expiryOf(fresh)
+      const refresh = token !== undefined
+      if (typeof tokenSource === 'function') {
+        const fresh = await tokenSource({ scope: REVOCATIONS_SCOPE, refresh })
+        if (typeof fresh !== 'string' || fresh.length === 0) throw new TypeError('accessToken() must resolve to a token string')
+        token = fresh
+        tokenExp = expiryOf(fresh)
+      } else {
+        const fresh = await tokenSource.apiToken(REVOCATIONS_SCOPE, { refresh })
+        token = fresh.token
+        tokenExp = fresh.expiresAt
+      }
       refreshToken = false
     }
     return token
@@ -232,6 +254,13 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
     const event = parseRevocationEvent(data)
     if (event !== undefined) {
       list.apply(event, id)
+      if (options.onRevocation !== undefined) {
+        try {
+          options.onRevocation(event, id)
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)))
+        }
+      }
     } else if (isUnknownKind(data)) {
       list.noteEventId(id) // a kind this SDK does not know covers nothing it verifies
     } else {
@@ -331,7 +360,13 @@ interface Settings {
 
 function checkOptions(options: RevocationSubscriberOptions): Settings {
   if (typeof options.issuer !== 'string' || options.issuer.length === 0) throw new TypeError('issuer must be a non-empty string')
-  if (typeof options.accessToken !== 'function') throw new TypeError('accessToken must be a function returning Writ API tokens')
+  if (options.accessToken !== undefined) {
+    const source = options.accessToken
+    if (typeof source !== 'function' && typeof source?.apiToken !== 'function') throw new TypeError('accessToken must be a function or a ResourceServerClient')
+    if (options.clientId !== undefined || options.privateKey !== undefined) throw new TypeError('give accessToken, or clientId and privateKey, not both')
+  } else if (typeof options.clientId !== 'string' || options.clientId.length === 0 || options.privateKey === undefined) {
+    throw new TypeError('give accessToken, or clientId and privateKey')
+  }
   const mode = options.mode ?? 'strict'
   if (mode !== 'strict' && mode !== 'best_effort') throw new TypeError("mode must be 'strict' or 'best_effort'")
   const staleAfterSeconds = options.staleAfterSeconds ?? 10

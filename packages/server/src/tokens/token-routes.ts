@@ -150,6 +150,13 @@ export function authorizationServerMetadata(issuer: string): AuthorizationServer
     response_types_supported: [],
     writ_task_parameters_supported: ['task_id', 'step_id', 'task_purpose'],
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    // RFC 7009 and RFC 7662, authenticated like the token endpoint (tokens/revocation-introspection-routes.ts).
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+    revocation_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: ['private_key_jwt'],
+    introspection_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256'],
     // Server-sent revocation events for resource servers (revocation/), and their JSON twin at `<issuer>/revocations`.
     writ_revocation_events_endpoint: `${issuer}/revocations/events`,
   }
