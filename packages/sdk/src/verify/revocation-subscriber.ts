@@ -235,6 +235,7 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
   function onMessage(message: EventSourceMessage): void {
     if (message.event === 'heartbeat') {
       heard()
+      list.prune(nowSeconds()) // a quiet stream still forgets what has expired
       if (!synced) {
         synced = true
         markReady()
