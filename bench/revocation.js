@@ -5,6 +5,7 @@
  *
  *   npm run bench:revocation            # tsc -b && node bench/revocation.js
  *   node bench/revocation.js --children=4 --per-child=250 --rounds=3
+ *   node bench/revocation.js --replicas=2 [--database-url=postgres://postgres@127.0.0.1:5432/postgres]
  *
  * Writ phase: the server (its own process, as bench/mint starts it) with a registered agent and resource server;
  * `children` processes each hold `per-child` verifiers, each with its own subscription (one SSE connection) and
@@ -16,12 +17,14 @@
  * Baseline phase: a minimal node:http server (its own process) writes one event of the same size to the same number
  * of SSE connections held by the same layout of child processes, read the way the SDK reads (fetch +
  * eventsource-parser); measured from just before the write until each client has parsed it.
+ * --replicas=2: two Writ servers on one fresh PostgreSQL database; the token is minted and revoked on the first, the
+ * verifiers read the second's stream (LISTEN/NOTIFY fan-out), with API tokens from the second.
  * Each round runs the baseline, then Writ; a round's figures are percentiles over all connections; with several
  * rounds the reported figures are medians over rounds. Gate: Writ p99 (from the revoke returning) ≤ 3 × baseline p99.
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
  */
 import { fork } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -36,7 +39,11 @@ const args = new Map(process.argv.slice(2).map((a) => {
   return [k, v.length > 0 ? v.join('=') : 'true']
 }))
 const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
-const options = { children: num('children', 4), perChild: num('per-child', 250), rounds: num('rounds', 1) }
+const options = {
+  children: num('children', 4), perChild: num('per-child', 250), rounds: num('rounds', 1), replicas: num('replicas', 1),
+  databaseUrl: args.get('database-url') ?? process.env.WRIT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+}
+if (options.replicas !== 1 && options.replicas !== 2) throw new Error('--replicas is 1 or 2')
 const GATE = 3
 const AUDIENCE = 'https://billing.bench.example'
 const ACTION = { type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }
@@ -89,8 +96,38 @@ async function baselineRound() {
   return percentiles(reads.map((t) => t - written))
 }
 
+/** Replicas share a fresh PostgreSQL database, dropped at the end. */
+async function replicaStorage() {
+  const { default: pg } = await import('pg')
+  const name = `writ_bench_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: options.databaseUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(options.databaseUrl)
+  url.pathname = `/${name}`
+  return {
+    env: { WRIT_STORAGE__DRIVER: 'postgres', WRIT_STORAGE__URL: url.toString() },
+    async drop() {
+      const client = new pg.Client({ connectionString: options.databaseUrl })
+      await client.connect()
+      await client.query(`drop database if exists ${name} with (force)`)
+      await client.end()
+    },
+  }
+}
+
 async function setUpWrit() {
-  const { server, dataDir, stop } = await startWritServer(root)
+  const storage = options.replicas === 2 ? await replicaStorage() : undefined
+  const first = await startWritServer(root, { env: storage?.env ?? {} })
+  // The second replica starts once the first has migrated the database.
+  const second = storage === undefined ? undefined : await startWritServer(root, { env: storage.env })
+  const { server, dataDir } = first
+  const stop = async () => {
+    await second?.stop()
+    await first.stop()
+    await storage?.drop()
+  }
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
   const admin = async (method, path, body) => {
     const response = await fetch(`${server.admin_url}${path}`, {
@@ -112,7 +149,7 @@ async function setUpWrit() {
   const resourceServer = await admin('POST', '/v1/resource-servers', {
     name: 'billing-api', audience: AUDIENCE, jwks: { keys: [{ ...rsPublic, kid: 'rs-1' }] },
   })
-  const { CLIENT_ASSERTION_TYPE, signClientAssertion } = await import('../packages/sdk/dist/index.js')
+  const { CLIENT_ASSERTION_TYPE, signClientAssertion, ResourceServerClient } = await import('../packages/sdk/dist/index.js')
   const agentPrivate = { ...agent.privateKey.export({ format: 'jwk' }), kid: agent.publicJwk.kid }
   const mint = async () => {
     const response = await fetch(`${server.public_url}/oauth/token`, {
@@ -130,10 +167,25 @@ async function setUpWrit() {
     return { token: body.access_token, jti }
   }
   const revoke = (jti) => admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'bench:revocation' })
-  return {
-    server, stop, mint, revoke,
-    subscriber: { issuer: server.issuer, publicUrl: server.public_url, audience: AUDIENCE, clientId: resourceServer.id, privateJwk: { ...rsKey, kid: 'rs-1' } },
+  const subscriber = {
+    issuer: server.issuer, publicUrl: server.public_url, audience: AUDIENCE, clientId: resourceServer.id, privateJwk: { ...rsKey, kid: 'rs-1' },
+    ...(second === undefined ? {} : { streamUrl: `${second.server.public_url}/revocations/events` }),
   }
+  if (second !== undefined) {
+    // The second replica accepts the new resource server after its registry refresh.
+    const rs = new ResourceServerClient({ issuer: second.server.public_url, clientId: resourceServer.id, privateKey: subscriber.privateJwk })
+    for (const deadline = Date.now() + 60_000; ;) {
+      try {
+        await rs.apiToken('writ:revocations', { refresh: true })
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
+    log(`replicas: revoking on ${server.public_url}, verifiers on ${second.server.public_url}`)
+  }
+  return { server, stop, mint, revoke, subscriber }
 }
 
 async function writRound(writ) {
@@ -167,7 +219,7 @@ async function writRound(writ) {
 }
 
 const load = loadavg()
-log(`host: ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}; ${options.children} × ${options.perChild} connections, ${options.rounds} round(s)`)
+log(`host: ${cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')}; ${options.children} × ${options.perChild} connections, ${options.rounds} round(s), ${options.replicas} replica(s)`)
 const writ = await setUpWrit()
 const rounds = []
 try {
@@ -187,6 +239,7 @@ const ratio = Math.round(median(rounds.map((r) => r.ratio_p99)) * 1000) / 1000
 const summary = {
   benchmark: 'revocation',
   verifiers: options.children * options.perChild,
+  replicas: options.replicas,
   child_processes: options.children,
   rounds: options.rounds,
   writ_ms_from_revoke_return: { p50: pick((r) => r.writ.from_return.p50), p99: pick((r) => r.writ.from_return.p99), max: pick((r) => r.writ.from_return.max), min: pick((r) => r.writ.from_return.min) },

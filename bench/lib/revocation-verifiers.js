@@ -18,9 +18,11 @@ process.on('message', (message) => {
   })
 })
 
-async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, token, expected }) {
-  // One API token per process, shared by its subscriptions (as one resource server's instances would).
-  const accessToken = new ResourceServerClient({ issuer, clientId, privateKey: privateJwk })
+async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, token, expected, streamUrl }) {
+  // One API token per process, shared by its subscriptions (as one resource server's instances would), from the
+  // server the stream is read from (with --replicas=2, the second replica: its API tokens are for its own issuer).
+  const streamOrigin = streamUrl === undefined ? publicUrl : new URL(streamUrl).origin
+  const accessToken = new ResourceServerClient({ issuer: streamOrigin, clientId, privateKey: privateJwk })
   const applied = new Array(count).fill(undefined)
   const refused = new Array(count).fill(undefined)
   let pending = count
@@ -34,6 +36,7 @@ async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, 
   for (let i = 0; i < count; i++) {
     const subscription = subscribeRevocations({
       issuer,
+      ...(streamUrl === undefined ? {} : { eventsUrl: streamUrl }),
       accessToken,
       onError: (error) => errors.push(error.message),
       onRevocation: () => {

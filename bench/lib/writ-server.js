@@ -13,9 +13,9 @@ export const BENCH_RATE_LIMITS = {
  * Spawns the server of the checkout at `serverRoot` with the node flags it ships with (the shebangs and `npm start`
  * carry the same list) plus `nodeArgs`, and resolves once it wrote `server.json`. Returns that file's contents
  * (`pid`, `public_url`, `admin_url`), the data directory, the rate-limit variables it set, and `stop()`, which
- * also removes the directory.
+ * also removes the directory. `env` adds configuration variables (e.g. PostgreSQL storage for replicas).
  */
-export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 30_000 } = {}) {
+export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 30_000, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-bench-'))
   // The benchmarks drive one agent from one loopback address at thousands of tokens/s, far beyond the default rate
   // limits (50/s per agent, 500/s per address), so they raise them explicitly: the limiter still runs on every request,
@@ -29,7 +29,7 @@ export async function startWritServer(serverRoot, { nodeArgs = [], timeoutMs = 3
     [join(serverRoot, 'packages/server/dist/launch.cjs'), join(serverRoot, 'packages/server/dist/main.js')].find((f) => existsSync(f)),
   ], {
     cwd: serverRoot,
-    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn', ...rateLimits },
+    env: { WRIT_DATA_DIR: dataDir, WRIT_SERVER__PORT: '0', WRIT_SERVER__ADMIN_PORT: '0', WRIT_LOG__LEVEL: 'warn', ...rateLimits, ...env },
   })
   const stopServer = async () => {
     await stop(child, 15_000)

@@ -59,6 +59,9 @@ export async function startServer(config: Config, clock: Clock, logger: Logger):
     close() {
       closing ??= (async () => {
         try {
+          // Revocation streams never end by themselves: ended first, the drain waits only for real requests (their
+          // clients reconnect to another replica, or to this one when it is back, and resume by Last-Event-ID).
+          app.revocationStreams.close()
           await Promise.all(listeners.map((listener) => listener.close(config.server.shutdownGraceMs)))
           await app.close()
         } finally {
