@@ -68,6 +68,10 @@ export async function createMandate(input: unknown, admin: AdminIdentity, deps: 
   const signing = signGrant(grant, deps.keys, deps.issuer)
   // The signature is computed while the row and its record commit; the JWT leaves only once both are done.
   const [token] = await Promise.all([signing.jws, deps.storage.transaction(async (tx) => {
+    // Read in this transaction, as the token endpoint does: a task revoked before it commits gets no new grant.
+    if ((await tx.revocations.revokedTasks([grant.task.id])).size > 0) {
+      throw new WritError('TASK_REVOKED', `task \`${grant.task.id.slice(0, 128)}\` is revoked; nothing more is issued for it`, { reasons: ['task_revoked'] })
+    }
     await tx.grants.insert(grant)
     await tx.audit.append([{
       type: 'delegation.create',

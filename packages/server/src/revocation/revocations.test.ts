@@ -57,11 +57,16 @@ describe.each(engines())('revocations on $name', (engine) => {
     const refused = await mint(bot, { task_id: 'T-7' })
     expect(refused.status).toBe(403)
     expect(await refused.json()).toMatchObject({ writ_code: 'TASK_REVOKED', reasons: ['task_revoked'] })
-    expect((await mint(bot, { task_id: 'T-8' })).status).toBe(200)
-    // A mandate for the revoked task issues nothing through exchange either.
-    const { grant } = await mandate(t, bot, [action('tests.run', 'repo:acme/*')], { task: 'T-7' })
+    expect((await mint(bot, { task_id: 'T-9' })).status).toBe(200)
+    // No new mandate for it; one created before the revocation issues nothing through exchange.
+    const refusedMandate = await t.admin('POST', '/v1/grants', { human: 'a@example.com', agent: bot.agent.id, authorization_details: [action('tests.run', 'repo:acme/*')], task: { id: 'T-7' } })
+    expect(await refusedMandate.json()).toMatchObject({ code: 'TASK_REVOKED' })
+    const { grant } = await mandate(t, bot, [action('tests.run', 'repo:acme/*')], { task: 'T-8' })
+    await revoke({ kind: 'task', task_id: 'T-8', reason: 'second thoughts' })
     const exchanged = await exchangeForCapability(t, bot, grant, action('tests.run', 'repo:acme/billing', { actions: ['read'] }))
     expect(await exchanged.json()).toMatchObject({ writ_code: 'TASK_REVOKED' })
+    const delegated = await delegate(t, bot, grant, 'sub-bot', undefined)
+    expect(await delegated.json()).toMatchObject({ writ_code: 'TASK_REVOKED' })
     const denials = await t.storage.audit.records({ type: 'token.deny', limit: 10 })
     expect(denials.at(-1)).toMatchObject({ decision: { effect: 'deny', reasons: ['task_revoked'] } })
   })
@@ -94,6 +99,8 @@ describe.each(engines())('revocations on $name', (engine) => {
     const minted = await mint(bot)
     expect(minted.status).not.toBe(200)
     expect(await minted.json()).toMatchObject({ writ_code: 'AGENT_NOT_ACTIVE' })
+    const ownExchange = await exchangeForCapability(t, bot, held.grant, action('tests.run', 'repo:acme/billing', { actions: ['read'] }))
+    expect(ownExchange.status).not.toBe(200)
     // The chain it appears in is dead too: the sub-agent can exchange nothing it got from the killed agent.
     const downstream = await exchangeForCapability(t, sub, passedGrant, action('tests.run', 'repo:acme/billing', { actions: ['read'] }))
     expect(downstream.status).toBe(400)
