@@ -4,7 +4,6 @@
  * by what is revoked *and still live*, never by everything ever revoked.
  */
 import { LIFETIMES, type ActorClaim, type CapabilityClaims } from '../wire/profile.js'
-import { systemNowSeconds } from '../clock.js'
 import { ExpiryQueue } from './expiry-queue.js'
 
 export const REVOCATION_KINDS = ['token', 'task', 'delegation', 'agent', 'key'] as const
@@ -69,13 +68,16 @@ export interface RevocationListOptions {
    * Default LIFETIMES.maxLeeway (60), the most leeway any verifier may be configured with.
    */
   graceSeconds?: number
-  /** Current time in epoch seconds, for the prune that every apply runs; for tests. */
+  /**
+   * Current time in epoch seconds. When given, every apply also drops what has expired by it (the subscriber gives
+   * its clock); without it only prune() drops anything, with the caller's clock (a server with its own clock).
+   */
   now?: () => number
 }
 
 export class RevocationList {
   private readonly graceSeconds: number
-  private readonly now: () => number
+  private readonly now: (() => number) | undefined
   private lastId: number | undefined
   // Every entry by when it may be forgotten: a prune pops what has expired and never looks at what has not.
   private readonly expiries = new ExpiryQueue<{ maps: KindMaps; iss: string; kind: RevocationKind; value: string }>()
@@ -83,7 +85,7 @@ export class RevocationList {
   constructor(options: RevocationListOptions = {}) {
     this.graceSeconds = options.graceSeconds ?? LIFETIMES.maxLeeway
     if (!Number.isInteger(this.graceSeconds) || this.graceSeconds < 0) throw new TypeError('graceSeconds must be a non-negative integer')
-    this.now = options.now ?? systemNowSeconds
+    this.now = options.now
   }
 
   // Per issuer, one map per kind keyed by the target value: a verification looks the token's own strings up as they
@@ -93,9 +95,9 @@ export class RevocationList {
 
   /**
    * Adds an event; a second event for the same target keeps the later `revoked_at` and the later `forget_after`.
-   * `eventId` is the stream's event id, remembered as `lastEventId` (the `Last-Event-ID` to resume from). Each apply
-   * also drops what has expired by the list's clock (O(log n) per entry, no scan), so memory stays bounded by what is
-   * still live without anyone calling prune().
+   * `eventId` is the stream's event id, remembered as `lastEventId` (the `Last-Event-ID` to resume from). With a
+   * `now` option each apply also drops what has expired by it (O(log n) per entry, no scan), so memory stays bounded
+   * by what is still live without anyone calling prune().
    */
   apply(event: RevocationEvent, eventId?: number): void {
     const value = event[REVOCATION_TARGET_MEMBER[event.kind]]
@@ -118,7 +120,7 @@ export class RevocationList {
       map.set(value, { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, forgetAfter) })
     }
     if (eventId !== undefined) this.noteEventId(eventId)
-    this.prune(this.now())
+    if (this.now !== undefined) this.prune(this.now())
   }
 
   /** Records a stream event id without an event (a heartbeat's `last_event_id`); ids only move forward. */
