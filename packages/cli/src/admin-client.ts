@@ -33,6 +33,10 @@ export class AdminClient {
     return this.send<T>('PUT', path, body)
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.send<T>('DELETE', path)
+  }
+
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.credential}`, accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'

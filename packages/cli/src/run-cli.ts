@@ -13,6 +13,7 @@ import { registerTrustCommands } from './trust-commands.js'
 import { registerLoginCommands } from './login-commands.js'
 import { registerMandateCommands } from './mandate-commands.js'
 import { registerRevokeCommands } from './revoke-commands.js'
+import { registerResourceServerCommands } from './resource-server-commands.js'
 import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerApprovalCommands(program, ctx)
   registerMandateCommands(program, ctx)
   registerRevokeCommands(program, ctx)
+  registerResourceServerCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerTrustCommands(program, ctx)

@@ -26,6 +26,7 @@ export { CedarPolicyEngine, validatePolicyFiles } from './policy/cedar-policy-en
 export { cedarSchemaText } from './policy/cedar-schema.js'
 export { parseAgentDocument } from './agents/parse-document.js'
 export type { AgentVersion } from './agents/agent-document.js'
+export type { ResourceServer, ResourceServerDocument, ResourceServerVersion } from './resource-servers/resource-server-document.js'
 export type { KeyInfo } from './keys/key-manager.js'
 export type { PolicyProblem, PolicySummary, PolicyValidation } from './policy/cedar-policy-engine.js'
 export type { AuthorizationRequest, Decision } from './policy/policy-engine.js'

@@ -56,6 +56,8 @@ export async function issueHumanGrant(request: HumanGrantRequest, deps: HumanGra
       ...(detail.actions ? { accessType: detail.actions[0] } : {}),
       task: request.task, timeMs: now, ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
       human: { id: identity.user, groups: identity.groups }, delegationDepth: 1, delegating: true,
+      // A grant is addressed to Writ itself; the audience of the tokens it will yield is decided when they are asked for.
+      audience: deps.mint.issuer,
     })
     for (const id of decision.policies) policies.add(id)
     // A hold is for the action itself: human oversight applies when the agent asks for the capability, not now.

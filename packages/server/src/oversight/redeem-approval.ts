@@ -62,7 +62,7 @@ export async function redeemApproval(
     action: approval.request.action, task: approval.request.task, audience: approval.request.audience,
     ...(approval.request.delegation ? { delegation: approval.request.delegation } : {}),
   }
-  const decision = deps.policy.decide(policyRequest(agent, request, now, sourceIp))
+  const decision = deps.policy.decide(policyRequest(agent, request, now, sourceIp, deps.audiences?.resourceServerName(request.audience)))
   const context = { timeMs: now, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'deny') {
     await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, { data: { auth_req_id: approval.authReqId } }) })

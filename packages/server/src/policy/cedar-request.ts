@@ -121,7 +121,10 @@ function fullContext(request: AuthorizationRequest, facts: BoundaryFacts, time: 
     delegating: request.delegating === true,
     risk_level: facts.riskLevel,
     access_type: facts.accessType,
+    // Always present, as the schema says: an empty string only for hand-built requests that name no audience.
+    audience: request.audience ?? '',
   }
+  if (request.resourceServer !== undefined) context.resource_server = request.resourceServer
   if (sourceIp !== undefined) context.source_ip = { __extn: { fn: 'ip', arg: sourceIp } }
   if (request.host !== undefined) context.host = request.host
   if (request.task.step !== undefined) context.step_id = request.task.step

@@ -23,7 +23,7 @@ describe('cedarSchemaText', () => {
     expect(attributes('Resource')).toEqual(['id', 'sensitivity', 'type'])
     const context = writ?.commonTypes?.Context as { attributes: Record<string, { required?: boolean }> }
     const members = Object.entries(context.attributes).map(([name, type]) => `${name}${type.required === false ? '?' : ''}`).sort()
-    expect(members).toEqual(['access_type', 'delegating', 'delegation_depth', 'host?', 'human?', 'risk_level', 'source_ip?', 'step_id?', 'task', 'time'])
+    expect(members).toEqual(['access_type', 'audience', 'delegating', 'delegation_depth', 'host?', 'human?', 'resource_server?', 'risk_level', 'source_ip?', 'step_id?', 'task', 'time'])
     expect(Object.keys((writ?.commonTypes?.Time as { attributes: object }).attributes).sort()).toEqual(['date', 'hour', 'minute', 'weekday'])
   })
 

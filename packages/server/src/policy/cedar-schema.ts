@@ -54,6 +54,8 @@ const SCHEMA_HEAD = `namespace Writ {
     risk_level: String,        // the agent's declared risk level for this capability
     access_type: String,       // read | write | delete: as the request states it, else inferred from the action id
     human?: Human,             // the delegating human, when there is one
+    audience: String,          // the token's \`aud\`: a resource server's audience, Writ's issuer for a delegation grant
+    resource_server?: String,  // the registered resource server's name, when the audience belongs to one
   };
 `
 

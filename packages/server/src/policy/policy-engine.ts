@@ -26,6 +26,13 @@ export interface AuthorizationRequest {
    * acting: the same policies decide both, and this tells them apart (Cedar's `context.delegating`).
    */
   delegating?: boolean
+  /**
+   * The `aud` the token will carry (Cedar's `context.audience`): a resource server's audience, or Writ's issuer for a
+   * delegation grant. Absent only in hand-built requests (tests, what-if replays of records from before it was recorded).
+   */
+  audience?: string
+  /** The registered resource server's name, when `audience` belongs to one (Cedar's `context.resource_server`). */
+  resourceServer?: string
 }
 
 export interface Decision {

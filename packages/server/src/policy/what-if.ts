@@ -34,6 +34,7 @@ interface PolicyContext {
   task_purpose?: string
   parameters?: Record<string, unknown>
   access_type?: 'read' | 'write' | 'delete'
+  audience?: string
 }
 
 const DECISION_TYPES = ['token.issue', 'token.deny', 'approval.request'] as const
@@ -59,6 +60,7 @@ export async function whatIf(candidate: PolicyEngine, sinceMs: number, storage: 
         ...(context.parameters ? { parameters: context.parameters } : {}),
         ...(context.access_type ? { accessType: context.access_type } : {}),
         ...(context.source_ip ? { sourceIp: context.source_ip } : {}),
+        ...(context.audience ? { audience: context.audience } : {}),
       }
       const decision = candidate.decide(request)
       const before = context.effect ?? recordedEffect(record)

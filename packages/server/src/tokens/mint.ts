@@ -9,6 +9,7 @@ import type { AssertionGrantAuthenticator } from './jwt-bearer-grant.js'
 import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
 import { checkDpopHeader, type DpopBinding, type DpopDeps } from './dpop-proof-check.js'
+import type { Audiences } from '../resource-servers/audiences.js'
 
 export interface MintDeps extends IssueDeps {
   auth: ClientAuthenticationDeps
@@ -18,6 +19,8 @@ export interface MintDeps extends IssueDeps {
   dpop: DpopDeps
   /** The RFC 7523 jwt-bearer grant's verifier (federation/); absent when no trusted issuer is configured. */
   assertionGrants?: AssertionGrantAuthenticator
+  /** Names the registered resource server of an audience, for policy (`context.resource_server`). */
+  audiences?: Pick<Audiences, 'resourceServerName'>
 }
 
 export async function mintCapability(
@@ -38,7 +41,7 @@ export async function decideAndIssue(
   data?: Record<string, unknown>,
 ): Promise<IssuedCapability> {
   const timeMs = deps.clock.nowMs()
-  const decision = deps.policy.decide(policyRequest(agent, request, timeMs, sourceIp))
+  const decision = deps.policy.decide(policyRequest(agent, request, timeMs, sourceIp, deps.audiences?.resourceServerName(request.audience)))
   const context = { timeMs, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'hold') return holdRequest(agent, request, decision, assertion, context, deps.hold)
   if (decision.effect === 'deny') {
@@ -50,9 +53,12 @@ export async function decideAndIssue(
 }
 
 /** What the policy sees of a request; a delegated one adds the human and the depth of the chain. */
-export function policyRequest(agent: Agent, request: CapabilityRequest, timeMs: number, sourceIp: string | undefined): AuthorizationRequest {
+export function policyRequest(
+  agent: Agent, request: CapabilityRequest, timeMs: number, sourceIp: string | undefined, resourceServer?: string,
+): AuthorizationRequest {
   const delegation = request.delegation
   return {
+    audience: request.audience, ...(resourceServer !== undefined ? { resourceServer } : {}),
     agent, action: request.action.action, resource: request.action.resource, parameters: request.action.parameters,
     ...(request.action.actions ? { accessType: request.action.actions[0] } : {}),
     task: request.task, timeMs, ...(sourceIp ? { sourceIp } : {}),
