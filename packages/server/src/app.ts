@@ -39,6 +39,7 @@ import { RevocationState } from './revocation/revocation-state.js'
 import type { AuthorizeStream } from './revocation/revocation-stream-routes.js'
 import { RevocationStreams } from './revocation/revocation-streams.js'
 import { Revocations } from './revocation/revocations.js'
+import { withdrawRevokedKeys } from './revocation/withdraw-revoked-keys.js'
 
 export interface AppOptions {
   config: Config
@@ -160,6 +161,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const revocationFeed = new RevocationFeed(storage.revocations, clock, logger)
   await revocationFeed.start()
   const revocationState = await RevocationState.load(storage.revocations, revocationFeed, clock)
+  // A key revoked through another replica (or while this one was down) leaves this replica's keyset too.
+  await withdrawRevokedKeys(keys, await storage.revocations.liveOfKind('key', clock.nowMs()), logger)
+  revocationFeed.subscribe((events) => { void withdrawRevokedKeys(keys, events, logger) })
   const revocations = new Revocations({
     storage, keys, clock, issuer, agentCache: cache, committed: () => { void revocationFeed.catchUp() },
   })

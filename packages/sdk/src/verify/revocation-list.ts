@@ -4,7 +4,7 @@
  * by what is revoked *and still live*, never by everything ever revoked.
  */
 import { LIFETIMES, type ActorClaim, type CapabilityClaims } from '../wire/profile.js'
-import { systemNowSeconds } from '../clock.js'
+import { ExpiryQueue } from './expiry-queue.js'
 
 export const REVOCATION_KINDS = ['token', 'task', 'delegation', 'agent', 'key'] as const
 export type RevocationKind = (typeof REVOCATION_KINDS)[number]
@@ -68,25 +68,24 @@ export interface RevocationListOptions {
    * Default LIFETIMES.maxLeeway (60), the most leeway any verifier may be configured with.
    */
   graceSeconds?: number
-  /** Every this many applies the list prunes itself, so memory stays bounded without anyone calling prune(). Default 1024. */
-  pruneEvery?: number
-  /** Current time in epoch seconds, for the automatic prune; for tests. */
+  /**
+   * Current time in epoch seconds. When given, every apply also drops what has expired by it (the subscriber gives
+   * its clock); without it only prune() drops anything, with the caller's clock (a server with its own clock).
+   */
   now?: () => number
 }
 
 export class RevocationList {
   private readonly graceSeconds: number
-  private readonly pruneEvery: number
-  private readonly now: () => number
-  private appliesSincePrune = 0
+  private readonly now: (() => number) | undefined
   private lastId: number | undefined
+  // Every entry by when it may be forgotten: a prune pops what has expired and never looks at what has not.
+  private readonly expiries = new ExpiryQueue<{ maps: KindMaps; iss: string; kind: RevocationKind; value: string }>()
 
   constructor(options: RevocationListOptions = {}) {
     this.graceSeconds = options.graceSeconds ?? LIFETIMES.maxLeeway
     if (!Number.isInteger(this.graceSeconds) || this.graceSeconds < 0) throw new TypeError('graceSeconds must be a non-negative integer')
-    this.pruneEvery = options.pruneEvery ?? 1024
-    if (!Number.isInteger(this.pruneEvery) || this.pruneEvery <= 0) throw new TypeError('pruneEvery must be a positive integer')
-    this.now = options.now ?? systemNowSeconds
+    this.now = options.now
   }
 
   // Per issuer, one map per kind keyed by the target value: a verification looks the token's own strings up as they
@@ -96,8 +95,9 @@ export class RevocationList {
 
   /**
    * Adds an event; a second event for the same target keeps the later `revoked_at` and the later `forget_after`.
-   * `eventId` is the stream's event id, remembered as `lastEventId` (the `Last-Event-ID` to resume from). Every
-   * `pruneEvery` applies, entries past their `forget_after` are dropped: the cost is amortised, never a scan per call.
+   * `eventId` is the stream's event id, remembered as `lastEventId` (the `Last-Event-ID` to resume from). With a
+   * `now` option each apply also drops what has expired by it (O(log n) per entry, no scan), so memory stays bounded
+   * by what is still live without anyone calling prune().
    */
   apply(event: RevocationEvent, eventId?: number): void {
     const value = event[REVOCATION_TARGET_MEMBER[event.kind]]
@@ -109,12 +109,18 @@ export class RevocationList {
     }
     const map = maps[event.kind]
     const known = map.get(value)
-    if (known === undefined) this.count++
-    map.set(value, known === undefined
-      ? { revokedAt: event.revoked_at, forgetAfter: event.forget_after + this.graceSeconds }
-      : { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, event.forget_after + this.graceSeconds) })
+    const forgetAfter = event.forget_after + this.graceSeconds
+    if (known === undefined) {
+      this.count++
+      map.set(value, { revokedAt: event.revoked_at, forgetAfter })
+      this.expiries.push(forgetAfter, { maps, iss: event.iss, kind: event.kind, value })
+    } else {
+      // Queued again only when the entry lives longer: a repeated event adds nothing to the queue.
+      if (forgetAfter > known.forgetAfter) this.expiries.push(forgetAfter, { maps, iss: event.iss, kind: event.kind, value })
+      map.set(value, { revokedAt: Math.max(known.revokedAt, event.revoked_at), forgetAfter: Math.max(known.forgetAfter, forgetAfter) })
+    }
     if (eventId !== undefined) this.noteEventId(eventId)
-    if (++this.appliesSincePrune >= this.pruneEvery) this.prune(this.now())
+    if (this.now !== undefined) this.prune(this.now())
   }
 
   /** Records a stream event id without an event (a heartbeat's `last_event_id`); ids only move forward. */
@@ -153,21 +159,16 @@ export class RevocationList {
 
   /** Forgets every entry whose `forget_after` (plus the grace) has passed; returns how many were dropped. */
   prune(nowSeconds: number): number {
-    this.appliesSincePrune = 0
     let dropped = 0
-    for (const [iss, maps] of this.issuers) {
-      let left = 0
-      for (const map of Object.values(maps)) {
-        for (const [key, entry] of map) {
-          if (entry.forgetAfter <= nowSeconds) {
-            map.delete(key)
-            dropped++
-          }
-        }
-        left += map.size
-      }
-      if (left === 0) this.issuers.delete(iss)
-    }
+    this.expiries.popUntil(nowSeconds, ({ maps, iss, kind, value }) => {
+      const map = maps[kind]
+      const entry = map.get(value)
+      // A later event may have extended the entry; its own queue item forgets it then.
+      if (entry === undefined || entry.forgetAfter > nowSeconds) return
+      map.delete(value)
+      dropped++
+      if (map.size === 0 && this.issuers.get(iss) === maps && REVOCATION_KINDS.every((k) => maps[k].size === 0)) this.issuers.delete(iss)
+    })
     this.count -= dropped
     return dropped
   }

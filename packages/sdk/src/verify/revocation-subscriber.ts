@@ -96,8 +96,8 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
   const settings = checkOptions(options)
   const tokenSource: ApiTokenSource = options.accessToken
     ?? new ResourceServerClient({ issuer: options.issuer, clientId: options.clientId as string, privateKey: options.privateKey as ResourceServerClientOptions['privateKey'], ...(options.fetch ? { fetch: options.fetch } : {}) })
-  const list = new RevocationList(options.list)
   const nowSeconds = options.list?.now ?? systemNowSeconds
+  const list = new RevocationList({ ...options.list, now: nowSeconds })
   const fetchImpl = options.fetch ?? fetch
   const report = (error: Error): void => options.onError?.(error)
 
@@ -235,6 +235,7 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
   function onMessage(message: EventSourceMessage): void {
     if (message.event === 'heartbeat') {
       heard()
+      list.prune(nowSeconds()) // a quiet stream still forgets what has expired
       if (!synced) {
         synced = true
         markReady()

@@ -167,3 +167,39 @@ describe.each(engines())('revocations on $name', (engine) => {
     expect((await t.storage.agents.find(bot.agent.id))?.status).toBe('active')
   })
 })
+
+describe('revocations after a restart', () => {
+  it('are still in force: the new process loads them from storage, and the stream resumes its ids', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { openStorage } = await import('../storage/open-storage.js')
+    const dir = mkdtempSync(join(tmpdir(), 'writ-revocation-restart-'))
+    try {
+      const path = join(dir, 'writ.db')
+      const first = await createTestApp({ storage: await openStorage({ driver: 'sqlite', sqlitePath: path }) })
+      const bot = await first.register(exampleDocument('deploy-bot'))
+      expect((await first.admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-42', reason: 'before the restart' })).status).toBe(201)
+      expect((await first.admin('POST', '/v1/revocations', { kind: 'token', jti: 'old-jti', reason: 'before the restart' })).status).toBe(201)
+      await first.close()
+      const second = await createTestApp({ storage: await openStorage({ driver: 'sqlite', sqlitePath: path }) })
+      expect(second.app.revocationState.isRevoked({ iss: ISSUER, jti: 'old-jti', sub: 'a', client_id: 'a', iat: 0, task: { id: 'T-1' } }, undefined)).toBe(true)
+      expect(second.app.revocationFeed.lastEventId).toBe(2)
+      const refused = await second.token({
+        grant_type: 'client_credentials', client_id: bot.agent.id, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await bot.assertion(), task_id: 'T-42',
+        authorization_details: JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing', actions: ['read'] }]),
+      })
+      expect(await refused.json()).toMatchObject({ writ_code: 'TASK_REVOKED' })
+      // The bootstrap credential was made by the first start; the second uses it.
+      const next = await (await second.app.adminApp.request('/v1/revocations', {
+        method: 'POST', headers: { authorization: `Bearer ${first.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'token', jti: 'new-jti', reason: 'after' }),
+      })).json() as RevocationBody
+      expect(next.events[0]?.id).toBe(3)
+      await second.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

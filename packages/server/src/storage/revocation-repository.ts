@@ -52,6 +52,13 @@ export class RevocationRepository {
     return rows.map(toStoredEvent)
   }
 
+  /** Every event of one kind that can still matter at `nowMs`, in id order (few: e.g. the revoked signing keys). */
+  async liveOfKind(kind: RevocationKind, nowMs: number): Promise<StoredRevocationEvent[]> {
+    const rows = await this.db.selectFrom('revocation_events').selectAll()
+      .where('kind', '=', kind).where('forget_after', '>', nowMs).orderBy('event_id').execute()
+    return rows.map(toStoredEvent)
+  }
+
   /** Newest first; `before` pages back by id. */
   async list(filter: { limit: number; kind?: RevocationTargetKind; before?: string }): Promise<Revocation[]> {
     let query = this.db.selectFrom('revocations').selectAll()
