@@ -1,4 +1,7 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { withCapability } from '../middleware/node-http-guard.js'
 import { AUDIENCE, ISSUER, NOW, capabilityClaims, generateTestKey, signCapability, type TestKey } from './capability-token.fixture.js'
 import { createCapabilityVerifier, type CapabilityVerifier } from './capability-verifier.js'
 import { EXPECTED } from './hostile-tokens.fixture.js'
@@ -106,6 +109,22 @@ describe('subscribeRevocations', () => {
     expect(subscription.status().fresh).toBe(false)
     stream.pauseHeartbeats(false)
     await eventuallyOutcome(verifier, 'accepted')
+  })
+
+  it('behind the node:http middleware, a stale list is answered 503 temporarily_unavailable, not 401', async () => {
+    stream = await startStreamFixture()
+    stream.pauseHeartbeats(true)
+    const { verifier } = await subscribe()
+    const handler = withCapability({ verifier, origin: 'https://api.example', expected: () => EXPECTED }, (_request, response) => { response.end('served') })
+    const server = createServer((request, response) => void handler(request, response))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/deploy`, { headers: { authorization: `Bearer ${token}` } })
+      expect(response.status).toBe(503)
+      expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable', writ_code: 'REVOCATION_STALE' })
+    } finally {
+      server.close()
+    }
   })
 
   it('best_effort: answers from the last known list before the snapshot and while the stream is stalled', async () => {
