@@ -153,6 +153,17 @@ describe('subscribeRevocations', () => {
     expect(errors.map((e) => e.message).join('\n')).not.toContain('api-token-1')
   })
 
+  it('backs off from a stream that ends as soon as it opens instead of reconnecting in a tight loop', async () => {
+    stream = await startStreamFixture({ endAfterSnapshot: true })
+    const { subscription } = await subscribe({ backoff: { initialMs: 50, maxMs: 400 } })
+    await subscription.ready
+    const started = Date.now()
+    await eventually(() => Date.now() - started >= 1_500)
+    // Immediate, then 50, 100, 200, 400, 400 ms (±jitter): a handful of connections, not hundreds.
+    expect(stream.requests.length).toBeLessThanOrEqual(10)
+    expect(stream.requests.length).toBeGreaterThanOrEqual(3)
+  })
+
   it('fetches a new API token when the stream answers 401, and renews it before it expires', async () => {
     const now = Math.floor(Date.now() / 1000)
     const jwt = (n: number, exp: number): string => `x.${Buffer.from(JSON.stringify({ exp, n })).toString('base64url')}.y`
