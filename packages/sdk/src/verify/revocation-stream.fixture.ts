@@ -30,7 +30,7 @@ export interface StreamFixture {
   close(): Promise<void>
 }
 
-export async function startStreamFixture(options: { heartbeatMs?: number; tokens?: string[] } = {}): Promise<StreamFixture> {
+export async function startStreamFixture(options: { heartbeatMs?: number; tokens?: string[]; endAfterSnapshot?: boolean } = {}): Promise<StreamFixture> {
   const events: Array<{ id: number; data: string }> = []
   const streams = new Set<ServerResponse>()
   const requests: IncomingHttpHeaders[] = []
@@ -60,6 +60,10 @@ export async function startStreamFixture(options: { heartbeatMs?: number; tokens
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
     for (const { id, data } of events) if (id > resumeFrom) response.write(frame(id, data))
     if (!paused) response.write(heartbeatFrame())
+    if (options.endAfterSnapshot) {
+      response.end() // a broken replica or proxy: every stream ends as soon as it has begun
+      return
+    }
     streams.add(response)
     response.on('close', () => streams.delete(response))
   })

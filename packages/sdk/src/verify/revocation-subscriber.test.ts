@@ -1,4 +1,7 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { withCapability } from '../middleware/node-http-guard.js'
 import { AUDIENCE, ISSUER, NOW, capabilityClaims, generateTestKey, signCapability, type TestKey } from './capability-token.fixture.js'
 import { createCapabilityVerifier, type CapabilityVerifier } from './capability-verifier.js'
 import { EXPECTED } from './hostile-tokens.fixture.js'
@@ -108,6 +111,22 @@ describe('subscribeRevocations', () => {
     await eventuallyOutcome(verifier, 'accepted')
   })
 
+  it('behind the node:http middleware, a stale list is answered 503 temporarily_unavailable, not 401', async () => {
+    stream = await startStreamFixture()
+    stream.pauseHeartbeats(true)
+    const { verifier } = await subscribe()
+    const handler = withCapability({ verifier, origin: 'https://api.example', expected: () => EXPECTED }, (_request, response) => { response.end('served') })
+    const server = createServer((request, response) => void handler(request, response))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/deploy`, { headers: { authorization: `Bearer ${token}` } })
+      expect(response.status).toBe(503)
+      expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable', writ_code: 'REVOCATION_STALE' })
+    } finally {
+      server.close()
+    }
+  })
+
   it('best_effort: answers from the last known list before the snapshot and while the stream is stalled', async () => {
     stream = await startStreamFixture()
     stream.pauseHeartbeats(true)
@@ -132,6 +151,17 @@ describe('subscribeRevocations', () => {
     expect(resumed.every((headers) => headers['last-event-id'] === '1')).toBe(true)
     expect(subscription.list.size).toBe(2)
     expect(errors.map((e) => e.message).join('\n')).not.toContain('api-token-1')
+  })
+
+  it('backs off from a stream that ends as soon as it opens instead of reconnecting in a tight loop', async () => {
+    stream = await startStreamFixture({ endAfterSnapshot: true })
+    const { subscription } = await subscribe({ backoff: { initialMs: 50, maxMs: 400 } })
+    await subscription.ready
+    const started = Date.now()
+    await eventually(() => Date.now() - started >= 1_500)
+    // Immediate, then 50, 100, 200, 400, 400 ms (±jitter): a handful of connections, not hundreds.
+    expect(stream.requests.length).toBeLessThanOrEqual(10)
+    expect(stream.requests.length).toBeGreaterThanOrEqual(3)
   })
 
   it('fetches a new API token when the stream answers 401, and renews it before it expires', async () => {

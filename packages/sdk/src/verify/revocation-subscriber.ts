@@ -89,6 +89,8 @@ export interface RevocationSubscription {
 
 // One SSE line or event larger than this is not a revocation event; the parser refuses it rather than buffering it.
 const MAX_EVENT_CHARACTERS = 16 * 1024
+// A connection that delivered a heartbeat and lasted this long was healthy: the next reconnect is immediate.
+const HEALTHY_CONNECTION_MS = 1_000
 // Renew the API token this long before it expires (or a quarter of its lifetime, if that is shorter).
 const TOKEN_RENEW_MARGIN_SECONDS = 30
 
@@ -107,6 +109,9 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
   let lastHeardMs = -Infinity
   let connections = 0
   let failures = 0
+  // Set by a heartbeat; with the connection's age it decides whether the next reconnect may be immediate.
+  let heartbeatOnConnection = false
+  let renewing = false
   let token: string | undefined
   let tokenExp: number | undefined
   let refreshToken = false
@@ -167,6 +172,7 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
     const inMs = Math.max(1_000, (tokenExp - renewMargin() - systemNowSeconds()) * 1000)
     renewTimer = setTimeout(() => {
       refreshToken = true
+      renewing = true
       controller.abort(new Error('renewing the revocation stream token'))
     }, inMs)
     renewTimer.unref()
@@ -240,7 +246,7 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
         synced = true
         markReady()
       }
-      failures = 0
+      heartbeatOnConnection = true
       return
     }
     if (message.event !== 'revocation') return // other event types are for later versions of the stream
@@ -278,17 +284,22 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
 
   async function run(): Promise<void> {
     while (!closed) {
+      const openedAt = performance.now()
+      heartbeatOnConnection = false
       try {
         await connectOnce()
         if (!closed) report(new Error('the revocation stream closed'))
       } catch (error) {
         if (closed) break
-        const renewing = current?.signal.aborted === true && refreshToken && failures === 0
         if (!renewing) report(error instanceof Error ? error : new Error(String(error)))
       } finally {
         clearTimeout(renewTimer)
       }
       if (closed) break
+      // After a connection that was healthy for a while (or a planned renewal), reconnect at once; a stream that keeps
+      // ending right after it opens (a proxy, a broken replica) gets the backoff instead of a tight loop.
+      if (renewing || (heartbeatOnConnection && performance.now() - openedAt >= HEALTHY_CONNECTION_MS)) failures = 0
+      renewing = false
       const delay = failures === 0 ? 0 : jittered(Math.min(settings.maxMs, settings.initialMs * 2 ** (failures - 1)))
       failures++
       if (delay > 0) await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import { CLIENT_ASSERTION_TYPE } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, createDpopKey, signDpopProof } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { verifyChain } from '../audit/verify-chain.js'
 import { registerResourceServer, type TestResourceServer } from './resource-server-test.fixture.js'
@@ -34,6 +34,21 @@ describe('Writ\'s API token (client_credentials, scope=writ:revocations)', () =>
     for (const row of records) expect(row.record).not.toContain(body.access_token.split('.')[2])
     expect(await t.app.verifyApiToken(body.access_token, 'writ:revocations')).toEqual({ clientId: rs.server.id, jti: payload.jti, exp: payload.exp })
     expect(await verifyChain(t.storage.audit)).toMatchObject({ ok: true })
+  })
+
+  it('binds the API token to a DPoP key when a proof is sent; verifyApiToken then wants that key', async () => {
+    const key = await createDpopKey()
+    const proof = await signDpopProof(key, { htm: 'POST', htu: `${ISSUER}/oauth/token`, now: () => t.clock.nowSeconds() })
+    const response = await t.app.publicApp.request('/oauth/token', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'writ:revocations', ...(await rs.clientAuth()) }).toString(),
+    })
+    const body = await response.json() as { access_token: string; token_type: string }
+    expect(body.token_type).toBe('DPoP')
+    await expect(t.app.verifyApiToken(body.access_token, 'writ:revocations')).rejects.toMatchObject({ reasons: ['api_token_dpop_binding'] })
+    expect(await t.app.verifyApiToken(body.access_token, 'writ:revocations', { dpopJkt: key.jkt })).toMatchObject({ clientId: rs.server.id })
+    const [record] = (await t.storage.audit.tail(3)).filter((r) => r.type === 'token.issue')
+    expect(record).toMatchObject({ data: { cnf_jkt: key.jkt } })
   })
 
   it('spends the assertion: the same assertion twice is refused', async () => {

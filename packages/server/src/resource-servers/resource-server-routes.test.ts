@@ -94,6 +94,17 @@ describe('resource servers: admin API, audiences and authentication', () => {
     expect(await verifyChain(t.storage.audit)).toMatchObject({ ok: true })
   })
 
+  it('refuses a resource server every agent grant: token exchange and the CIBA poll answer unauthorized_client', async () => {
+    const rs = await registerResourceServer(t, 'billing-api', BILLING)
+    const exchange = await t.token({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'x.y.z',
+      subject_token_type: 'urn:writ:params:oauth:token-type:grant', ...(await rs.clientAuth()),
+    })
+    expect(await exchange.json()).toMatchObject({ error: 'unauthorized_client' })
+    const poll = await t.token({ grant_type: 'urn:openid:params:grant-type:ciba', auth_req_id: 'a'.repeat(40), ...(await rs.clientAuth()) })
+    expect(await poll.json()).toMatchObject({ error: 'unauthorized_client' })
+  })
+
   it('authenticates a resource server with private_key_jwt but refuses it a capability (unauthorized_client), spending its assertion', async () => {
     const rs = await registerResourceServer(t, 'billing-api', BILLING)
     const auth = await rs.clientAuth()
