@@ -142,6 +142,21 @@ describe('subscribeRevocations', () => {
     await eventuallyOutcome(verifier, 'accepted')
   })
 
+  it('reloads the snapshot when the stream\'s event ids went back, instead of resuming past its new events', async () => {
+    stream = await startStreamFixture({ heartbeatMs: 100 })
+    const { verifier, subscription } = await subscribe()
+    await subscription.ready
+    stream.revoke(revocation('token', { jti: 'a' }))
+    stream.revoke(revocation('token', { jti: 'b' }))
+    await eventually(() => subscription.list.lastEventId === 2)
+    stream.forgetEvents()
+    stream.revoke(revocation('token', { jti: 'jti-live' })) // id 1 again, on a server that lost the old ones
+    stream.dropAll()
+    await eventuallyOutcome(verifier, 'TOKEN_REVOKED')
+    expect(stream.requests.some((headers, i) => i > 0 && headers['last-event-id'] === undefined)).toBe(true)
+    expect(subscription.list.size).toBe(3) // what was known stays revoked
+  })
+
   it('best_effort: answers from the last known list before the snapshot and while the stream is stalled', async () => {
     stream = await startStreamFixture()
     stream.pauseHeartbeats(true)
