@@ -127,6 +127,21 @@ describe('subscribeRevocations', () => {
     }
   })
 
+  it('strict: after a reconnect, events of the backlog do not make a stale list current before its heartbeat', async () => {
+    stream = await startStreamFixture({ heartbeatMs: 100 })
+    const { verifier, subscription } = await subscribe({ staleAfterSeconds: 1 })
+    await subscription.ready
+    stream.pauseHeartbeats(true)
+    await eventuallyOutcome(verifier, 'REVOCATION_STALE')
+    stream.dropAll()
+    await eventually(() => stream.open === 1 && stream.requests.length >= 2)
+    stream.revoke(revocation('token', { jti: 'someone-else' }))
+    await eventually(() => subscription.list.lastEventId === 1)
+    expect(await outcome(verifier)).toBe('REVOCATION_STALE')
+    stream.pauseHeartbeats(false)
+    await eventuallyOutcome(verifier, 'accepted')
+  })
+
   it('best_effort: answers from the last known list before the snapshot and while the stream is stalled', async () => {
     stream = await startStreamFixture()
     stream.pauseHeartbeats(true)

@@ -273,7 +273,9 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
     } else {
       throw unreadable('a malformed revocation event')
     }
-    heard()
+    // The backlog of a (re)connection is complete only at its first heartbeat: until then an event proves nothing
+    // about the ones still to come, so it does not make a stale list current.
+    if (heartbeatOnConnection) heard()
   }
 
   function unreadable(detail: string): Error {
