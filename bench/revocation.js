@@ -6,6 +6,7 @@
  *   npm run bench:revocation            # tsc -b && node bench/revocation.js
  *   node bench/revocation.js --children=4 --per-child=250 --rounds=3
  *   node bench/revocation.js --replicas=2 [--database-url=postgres://postgres@127.0.0.1:5432/postgres]
+ *   node bench/revocation.js --hono-baseline   # also a baseline served as Writ serves its stream (web streams, Hono)
  *
  * Writ phase: the server (its own process, as bench/mint starts it) with a registered agent and resource server;
  * `children` processes each hold `per-child` verifiers, each with its own subscription (one SSE connection) and
@@ -41,6 +42,7 @@ const args = new Map(process.argv.slice(2).map((a) => {
 const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
 const options = {
   children: num('children', 4), perChild: num('per-child', 250), rounds: num('rounds', 1), replicas: num('replicas', 1),
+  honoBaseline: args.has('hono-baseline'),
   databaseUrl: args.get('database-url') ?? process.env.WRIT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 }
 if (options.replicas !== 1 && options.replicas !== 2) throw new Error('--replicas is 1 or 2')
@@ -78,8 +80,8 @@ function next(proc, predicate, timeoutMs = 120_000) {
 }
 process.on('exit', () => { for (const proc of forked) proc.kill('SIGKILL'); killAll() })
 
-async function baselineRound() {
-  const server = child('sse-baseline-server.js')
+async function baselineRound(serverFile = 'sse-baseline-server.js') {
+  const server = child(serverFile)
   const { port } = await next(server, (m) => m.port !== undefined)
   const readers = Array.from({ length: options.children }, () => child('revocation-verifiers.js'))
   await Promise.all(readers.map((proc) => {
@@ -226,9 +228,11 @@ try {
   for (let round = 0; round < options.rounds; round++) {
     const baseline = await baselineRound()
     log(`round ${round + 1}: baseline p50 ${baseline.p50} ms, p99 ${baseline.p99} ms, max ${baseline.max} ms`)
+    const hono = options.honoBaseline ? await baselineRound('sse-hono-server.js') : undefined
+    if (hono) log(`round ${round + 1}: hono baseline p50 ${hono.p50} ms, p99 ${hono.p99} ms, max ${hono.max} ms`)
     const result = await writRound(writ)
     log(`round ${round + 1}: writ (from the revoke returning) p50 ${result.from_return.p50} ms, p99 ${result.from_return.p99} ms, max ${result.from_return.max} ms; revoke call ${result.revoke_call_ms} ms`)
-    rounds.push({ baseline, writ: result, ratio_p99: result.from_return.p99 / baseline.p99 })
+    rounds.push({ baseline, hono, writ: result, ratio_p99: result.from_return.p99 / baseline.p99 })
   }
 } finally {
   await writ.stop()
@@ -247,6 +251,7 @@ const summary = {
   writ_ms_event_applied_from_return: { p50: pick((r) => r.writ.applied_from_return.p50), p99: pick((r) => r.writ.applied_from_return.p99), max: pick((r) => r.writ.applied_from_return.max) },
   revoke_call_ms: pick((r) => r.writ.revoke_call_ms),
   baseline_ms: { p50: pick((r) => r.baseline.p50), p99: pick((r) => r.baseline.p99), max: pick((r) => r.baseline.max) },
+  ...(options.honoBaseline ? { hono_baseline_ms: { p50: pick((r) => r.hono.p50), p99: pick((r) => r.hono.p99), max: pick((r) => r.hono.max) } } : {}),
   ratio_p99: ratio,
   gate: `ratio_p99 <= ${GATE}`,
   gate_passed: ratio <= GATE,
