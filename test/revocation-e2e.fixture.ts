@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import { CLIENT_ASSERTION_TYPE, signClientAssertion } from '@writ/sdk'
+import {
+  CLIENT_ASSERTION_TYPE, createCapabilityVerifier, signClientAssertion, subscribeRevocations,
+  type CapabilityVerifier, type RevocationSubscriberOptions, type RevocationSubscription,
+} from '@writ/sdk'
 import { ADMIN_TOKEN_FILE, createLogger, loadConfig, startServer, systemClock, type RunningServer } from '@writ/server'
 
 export const AUDIENCE = 'https://billing.e2e.example'
@@ -125,5 +128,27 @@ export async function eventually(condition: () => boolean | Promise<boolean>, ti
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+export function subscribedVerifier(issuer: string, jwksOrigin: string, options: Omit<RevocationSubscriberOptions, 'issuer'>): { verifier: CapabilityVerifier; subscription: RevocationSubscription } {
+  const subscription = subscribeRevocations({ issuer, staleAfterSeconds: 3, backoff: { initialMs: 50, maxMs: 500 }, ...options })
+  cleanups.push(() => subscription.close())
+  const verifier = createCapabilityVerifier({ issuer, audience: AUDIENCE, jwks: `${jwksOrigin}/.well-known/jwks.json`, isRevoked: subscription.isRevoked })
+  return { verifier, subscription }
+}
+
+export async function outcome(verifier: CapabilityVerifier, token: string): Promise<string> {
+  return verifier.verify(token, EXPECTED).then(() => 'accepted', (error: { code?: string }) => error.code ?? String(error))
+}
+
+/** Polls until the verifier's answer for `token` is `expected` (no fixed sleeps). */
+export async function until(verifier: CapabilityVerifier, token: string, expected: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = await outcome(verifier, token)
+  while (last !== expected) {
+    if (Date.now() > deadline) throw new Error(`still ${last}, expected ${expected}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    last = await outcome(verifier, token)
   }
 }

@@ -1,41 +1,17 @@
 /**
  * End to end: a resource server's SDK verifier subscribed to a real Writ server's revocation stream refuses what an
- * admin revokes (token, grant subtree, agent), resumes after a dropped connection without a gap, fails closed while
- * the stream stalls, gets the snapshot after a restart, and hears revocations made on another PostgreSQL replica.
+ * admin revokes (token, grant subtree, agent killed with the CLI), resumes after a dropped connection without a gap,
+ * fails closed while the stream stalls and gets the snapshot after a restart (replicas: revocation-push-replicas).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import {
-  createAgentClient, createCapabilityVerifier, subscribeRevocations,
-  type CapabilityVerifier, type RevocationSubscriberOptions, type RevocationSubscription,
-} from '@writ/sdk'
+import { createAgentClient } from '@writ/sdk'
 import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../packages/server/src/storage/test-database.fixture.js'
+import { runWrit } from '../packages/cli/src/test-cli.fixture.js'
 import { startStreamProxy, type StreamProxy } from './stream-proxy.fixture.js'
-import { ACTION, AUDIENCE, EXPECTED, apiTokens, cleanups, eventually, jtiOf, mint, setUp, startWrit } from './revocation-e2e.fixture.js'
-
-function subscribedVerifier(issuer: string, jwksOrigin: string, options: Omit<RevocationSubscriberOptions, 'issuer'>): { verifier: CapabilityVerifier; subscription: RevocationSubscription } {
-  const subscription = subscribeRevocations({ issuer, staleAfterSeconds: 3, backoff: { initialMs: 50, maxMs: 500 }, ...options })
-  cleanups.push(() => subscription.close())
-  const verifier = createCapabilityVerifier({ issuer, audience: AUDIENCE, jwks: `${jwksOrigin}/.well-known/jwks.json`, isRevoked: subscription.isRevoked })
-  return { verifier, subscription }
-}
-
-async function outcome(verifier: CapabilityVerifier, token: string): Promise<string> {
-  return verifier.verify(token, EXPECTED).then(() => 'accepted', (error: { code?: string }) => error.code ?? String(error))
-}
-
-/** Polls until the verifier's answer for `token` is `expected` (no fixed sleeps). */
-async function until(verifier: CapabilityVerifier, token: string, expected: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last = await outcome(verifier, token)
-  while (last !== expected) {
-    if (Date.now() > deadline) throw new Error(`still ${last}, expected ${expected}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    last = await outcome(verifier, token)
-  }
-}
+import { ACTION, AUDIENCE, cleanups, jtiOf, mint, outcome, setUp, startWrit, subscribedVerifier, until } from './revocation-e2e.fixture.js'
 
 const engines: Array<[string, () => Promise<Record<string, unknown> | undefined>]> = [
   ['sqlite', async () => undefined],
@@ -47,7 +23,7 @@ const engines: Array<[string, () => Promise<Record<string, unknown> | undefined>
 ]
 
 describe.each(engines)('a subscribed verifier on %s', (engine, storage) => {
-  it.skipIf(engine !== 'sqlite' && !TEST_DATABASE_URL)('refuses a revoked token, then every token of a killed agent', async () => {
+  it.skipIf(engine !== 'sqlite' && !TEST_DATABASE_URL)('refuses a revoked token, then every token of an agent killed with `writ agent kill`', async () => {
     const writ = await startWrit({ storage: await storage() })
     const { admin, registerAgent, resourceServer } = await setUp(writ)
     const agent = await registerAgent('deploy-bot')
@@ -65,7 +41,9 @@ describe.each(engines)('a subscribed verifier on %s', (engine, storage) => {
     await until(verifier, first.token, 'TOKEN_REVOKED')
     expect(await outcome(verifier, second.token)).toBe('accepted')
 
-    await admin('POST', '/v1/revocations', { kind: 'agent', agent_id: agent.id, reason: 'prompt-injected' })
+    // The kill switch as an operator pulls it: `writ agent kill`, found through the data directory.
+    const killed = await runWrit(['--data-dir', writ.dataDir, 'agent', 'kill', 'deploy-bot', '--reason', 'prompt-injected'])
+    expect(killed.code, killed.stderr).toBe(0)
     await until(verifier, second.token, 'TOKEN_REVOKED')
     expect(await outcome(verifier, bystander.token)).toBe('accepted')
   })
@@ -160,30 +138,5 @@ describe('a subscribed verifier on sqlite', () => {
     await subscription.ready // the snapshot is complete at the first heartbeat
     expect(await outcome(verifier, revoked.token)).toBe('TOKEN_REVOKED')
     expect(await outcome(verifier, kept.token)).toBe('accepted')
-  })
-})
-
-describe(`replicas on ${describePostgres()}`, () => {
-  it.skipIf(!TEST_DATABASE_URL)('a verifier connected to the second replica refuses a token revoked on the first', async () => {
-    const database = await createTestDatabase()
-    cleanups.push(() => database.drop())
-    const storage = { driver: 'postgres', url: database.url }
-    // Replicas behind one name share the issuer identifier; each signs with its own key (both in the JWKS it serves).
-    const issuer = 'http://writ.replicas.test'
-    const one = await startWrit({ storage, issuer })
-    const two = await startWrit({ storage, issuer })
-    const { admin, registerAgent, resourceServer } = await setUp(one)
-    const agent = await registerAgent('deploy-bot')
-    const { token, jti } = await mint(one, agent)
-    const tokensFromTwo = apiTokens(issuer, two.server.publicUrl, resourceServer)
-    // The second replica learns of the new resource server on its next registry refresh.
-    await eventually(() => tokensFromTwo({ scope: 'writ:revocations', refresh: true }).then(() => true, () => false), 30_000)
-    const { verifier, subscription } = subscribedVerifier(issuer, one.server.publicUrl, {
-      eventsUrl: `${two.server.publicUrl}/revocations/events`, accessToken: tokensFromTwo,
-    })
-    await subscription.ready
-    expect(await outcome(verifier, token)).toBe('accepted')
-    await admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'revoked on replica one' })
-    await until(verifier, token, 'TOKEN_REVOKED')
   })
 })

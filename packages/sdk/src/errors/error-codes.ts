@@ -50,7 +50,6 @@ export const ERROR_CODES = {
   GRANT_INVALID: { status: 400, title: 'The delegation grant is invalid', oauth: 'invalid_grant' },
   GRANT_REVOKED: { status: 400, title: 'The delegation grant or one it derives from is revoked', oauth: 'invalid_grant' },
   TASK_REVOKED: { status: 403, title: 'The task is revoked', oauth: 'access_denied' },
-  REVOCATION_NOT_FOUND: { status: 404, title: 'Nothing to revoke by that identifier', oauth: 'invalid_request' },
   SIGNING_KEY_NOT_FOUND: { status: 404, title: 'No signing key has that id', oauth: 'invalid_request' },
   STREAM_LIMIT_REACHED: { status: 503, title: 'Too many revocation streams are open', oauth: 'temporarily_unavailable' },
   GRANT_NOT_FOUND: { status: 404, title: 'The delegation grant does not exist', oauth: 'invalid_grant' },

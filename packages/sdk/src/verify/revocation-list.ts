@@ -129,6 +129,14 @@ export class RevocationList {
     if (this.lastId === undefined || eventId > this.lastId) this.lastId = eventId
   }
 
+  /**
+   * Forgets the event id (not the entries): the next connection asks for the whole snapshot. For a stream whose ids
+   * went back (a control plane restored from a backup), where resuming after the old id would skip new events.
+   */
+  forgetEventId(): void {
+    this.lastId = undefined
+  }
+
   /** The greatest stream event id applied so far, or undefined before the first. */
   get lastEventId(): number | undefined {
     return this.lastId

@@ -23,6 +23,8 @@ export interface StreamFixture {
   heartbeat(): void
   /** While paused, no heartbeat goes out (a stalled stream); the connection stays open. */
   pauseHeartbeats(paused: boolean): void
+  /** Loses every stored event: ids start again at 1 (a control plane restored from an old backup). */
+  forgetEvents(): void
   /** Destroys every open connection server-side. */
   dropAll(): void
   /** Answer the next connections with this status instead of a stream. */
@@ -98,6 +100,9 @@ export async function startStreamFixture(options: { heartbeatMs?: number; tokens
     },
     pauseHeartbeats(value) {
       paused = value
+    },
+    forgetEvents() {
+      events.length = 0
     },
     dropAll() {
       for (const stream of streams) stream.socket?.destroy()

@@ -127,6 +127,36 @@ describe('subscribeRevocations', () => {
     }
   })
 
+  it('strict: after a reconnect, events of the backlog do not make a stale list current before its heartbeat', async () => {
+    stream = await startStreamFixture({ heartbeatMs: 100 })
+    const { verifier, subscription } = await subscribe({ staleAfterSeconds: 1 })
+    await subscription.ready
+    stream.pauseHeartbeats(true)
+    await eventuallyOutcome(verifier, 'REVOCATION_STALE')
+    stream.dropAll()
+    await eventually(() => stream.open === 1 && stream.requests.length >= 2)
+    stream.revoke(revocation('token', { jti: 'someone-else' }))
+    await eventually(() => subscription.list.lastEventId === 1)
+    expect(await outcome(verifier)).toBe('REVOCATION_STALE')
+    stream.pauseHeartbeats(false)
+    await eventuallyOutcome(verifier, 'accepted')
+  })
+
+  it('reloads the snapshot when the stream\'s event ids went back, instead of resuming past its new events', async () => {
+    stream = await startStreamFixture({ heartbeatMs: 100 })
+    const { verifier, subscription } = await subscribe()
+    await subscription.ready
+    stream.revoke(revocation('token', { jti: 'a' }))
+    stream.revoke(revocation('token', { jti: 'b' }))
+    await eventually(() => subscription.list.lastEventId === 2)
+    stream.forgetEvents()
+    stream.revoke(revocation('token', { jti: 'jti-live' })) // id 1 again, on a server that lost the old ones
+    stream.dropAll()
+    await eventuallyOutcome(verifier, 'TOKEN_REVOKED')
+    expect(stream.requests.some((headers, i) => i > 0 && headers['last-event-id'] === undefined)).toBe(true)
+    expect(subscription.list.size).toBe(3) // what was known stays revoked
+  })
+
   it('best_effort: answers from the last known list before the snapshot and while the stream is stalled', async () => {
     stream = await startStreamFixture()
     stream.pauseHeartbeats(true)

@@ -240,6 +240,14 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
 
   function onMessage(message: EventSourceMessage): void {
     if (message.event === 'heartbeat') {
+      const head = headOf(message.data)
+      const last = list.lastEventId
+      if (head !== undefined && last !== undefined && head < last) {
+        // The server's ids went back (restored from a backup, another database): resuming after our id would skip
+        // its new events. Start over from its snapshot; the entries already known stay (nothing is un-revoked).
+        list.forgetEventId()
+        throw new Error(`the revocation stream's last event id went back from ${last} to ${head}; reloading its snapshot`)
+      }
       heard()
       list.prune(nowSeconds()) // a quiet stream still forgets what has expired
       if (!synced) {
@@ -273,7 +281,9 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
     } else {
       throw unreadable('a malformed revocation event')
     }
-    heard()
+    // The backlog of a (re)connection is complete only at its first heartbeat: until then an event proves nothing
+    // about the ones still to come, so it does not make a stale list current.
+    if (heartbeatOnConnection) heard()
   }
 
   function unreadable(detail: string): Error {
@@ -329,6 +339,16 @@ export function subscribeRevocations(options: RevocationSubscriberOptions): Revo
       current?.abort(new Error('the revocation subscription was closed'))
       failReady(new Error('the revocation subscription was closed before its first snapshot'))
     },
+  }
+}
+
+/** A heartbeat's `last_event_id`, when it has a well-formed one. */
+function headOf(data: string): number | undefined {
+  try {
+    const value = (JSON.parse(data) as { last_event_id?: unknown }).last_event_id
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined
+  } catch {
+    return undefined
   }
 }
 

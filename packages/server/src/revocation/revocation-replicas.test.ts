@@ -70,3 +70,29 @@ describe.skipIf(!TEST_DATABASE_URL)(`two replicas on one ${describePostgres()}`,
     await stream.until(() => stream.revocations().length === 7, 5_000)
   })
 })
+
+describe('two processes on one SQLite file', () => {
+  it('the second learns of a revocation made through the first by polling storage', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'writ-revocation-sqlite-'))
+    const path = join(dir, 'writ.db')
+    const config = { revocation: { pollIntervalMs: 100 } }
+    const one = await createTestApp({ config, storage: await openStorage({ driver: 'sqlite', sqlitePath: path }) })
+    const two = await createTestApp({ config, storage: await openStorage({ driver: 'sqlite', sqlitePath: path }), authorizeStream: authorize })
+    try {
+      const response = await two.app.publicApp.request('/revocations/events', { headers: { authorization: 'Bearer test' } })
+      const stream = readSse(response.body as ReadableStream<Uint8Array>)
+      await stream.until((m) => m.some((x) => x.event === 'heartbeat'))
+      expect((await one.admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-1', reason: 'x' })).status).toBe(201)
+      await stream.until(() => stream.revocations().length === 1, 5_000)
+      expect(stream.revocations()[0]).toMatchObject({ id: 1, kind: 'task', task_id: 'T-1' })
+      await stream.cancel()
+    } finally {
+      await two.close()
+      await one.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
