@@ -43,6 +43,7 @@ const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallb
 const options = {
   children: num('children', 4), perChild: num('per-child', 250), rounds: num('rounds', 1), replicas: num('replicas', 1),
   honoBaseline: args.has('hono-baseline'),
+  applyOnly: args.has('apply-only'),
   databaseUrl: args.get('database-url') ?? process.env.WRIT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 }
 if (options.replicas !== 1 && options.replicas !== 2) throw new Error('--replicas is 1 or 2')
@@ -196,7 +197,7 @@ async function writRound(writ) {
   const started = Date.now()
   const ready = await Promise.all(holders.map((proc) => {
     const answer = next(proc, (m) => m.ready)
-    proc.send({ cmd: 'writ', count: options.perChild, token, expected: EXPECTED, ...writ.subscriber })
+    proc.send({ cmd: 'writ', count: options.perChild, token, expected: EXPECTED, applyOnly: options.applyOnly, ...writ.subscriber })
     return answer
   }))
   const connections = ready.reduce((n, m) => n + m.connections, 0)
@@ -244,6 +245,7 @@ const summary = {
   benchmark: 'revocation',
   verifiers: options.children * options.perChild,
   replicas: options.replicas,
+  ...(options.applyOnly ? { apply_only: 'diagnostic: the Writ figures stop at the event applied; no verification follows it' } : {}),
   child_processes: options.children,
   rounds: options.rounds,
   writ_ms_from_revoke_return: { p50: pick((r) => r.writ.from_return.p50), p99: pick((r) => r.writ.from_return.p99), max: pick((r) => r.writ.from_return.max), min: pick((r) => r.writ.from_return.min) },

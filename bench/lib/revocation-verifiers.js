@@ -18,7 +18,7 @@ process.on('message', (message) => {
   })
 })
 
-async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, token, expected, streamUrl }) {
+async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, token, expected, streamUrl, applyOnly }) {
   // One API token per process, shared by its subscriptions (as one resource server's instances would), from the
   // server the stream is read from (with --replicas=2, the second replica: its API tokens are for its own issuer).
   const streamOrigin = streamUrl === undefined ? publicUrl : new URL(streamUrl).origin
@@ -42,6 +42,12 @@ async function writ({ count, issuer, publicUrl, audience, clientId, privateJwk, 
       onRevocation: () => {
         if (!armed || applied[i] !== undefined) return
         applied[i] = wallClock()
+        if (applyOnly) {
+          // Diagnostic (--apply-only): propagation alone, without the verifications serialised in this process.
+          refused[i] = applied[i]
+          if (--pending === 0) finish()
+          return
+        }
         // What a request arriving now would see: this verifier's own verification of the token, refused.
         verifiers[i].verify(token, expected).then(
           () => { throw new Error(`verifier ${i} still accepts the revoked token`) },
