@@ -19,7 +19,7 @@ describe(`replicas on ${describePostgres()}`, () => {
     const agent = await registerAgent('deploy-bot')
     const { token, jti } = await mint(one, agent)
     const tokensFromTwo = apiTokens(issuer, two.server.publicUrl, resourceServer)
-    // The second replica learns of the new resource server on its next registry refresh.
+    // The second replica learns of the new resource server on its next registry refresh (every 5 s).
     await eventually(() => tokensFromTwo({ scope: 'writ:revocations', refresh: true }).then(() => true, () => false), 30_000)
     const { verifier, subscription } = subscribedVerifier(issuer, one.server.publicUrl, {
       eventsUrl: `${two.server.publicUrl}/revocations/events`, accessToken: tokensFromTwo,
@@ -28,5 +28,5 @@ describe(`replicas on ${describePostgres()}`, () => {
     expect(await outcome(verifier, token)).toBe('accepted')
     await admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'revoked on replica one' })
     await until(verifier, token, 'TOKEN_REVOKED')
-  })
+  }, 60_000) // two servers and a registry refresh (every 5 s) on a CI machine shared with the rest of the suite
 })
