@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { systemNowSeconds } from '../clock.js'
 import type { RevocationEvent } from './revocation-list.js'
 
 export interface StreamFixture {
@@ -43,7 +45,7 @@ export async function startStreamFixture(options: { heartbeatMs?: number; tokens
   const frame = (id: number, data: string): string => `id: ${id}\nevent: revocation\ndata: ${data}\n\n`
   const heartbeatFrame = (): string => {
     const last = events.length === 0 ? 0 : events[events.length - 1]!.id
-    return `event: heartbeat\ndata: ${JSON.stringify({ time: Math.floor(Date.now() / 1000), last_event_id: last })}\n\n`
+    return `event: heartbeat\ndata: ${JSON.stringify({ time: systemNowSeconds(), last_event_id: last })}\n\n`
   }
 
   const server = createServer((request, response) => {
@@ -120,9 +122,9 @@ export async function startStreamFixture(options: { heartbeatMs?: number; tokens
 
 /** Polls `condition` until it holds (no fixed sleeps: CI machines are slow and shared). */
 export async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
+  const deadline = performance.now() + timeoutMs
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
+    if (performance.now() > deadline) throw new Error('condition not met in time')
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }

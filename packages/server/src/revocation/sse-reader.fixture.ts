@@ -1,4 +1,5 @@
 /** Test support: a minimal reader of a server-sent-events body (id, event, data per message), polled by condition. */
+import { performance } from 'node:perf_hooks'
 
 export interface SseMessage {
   id?: string
@@ -52,9 +53,9 @@ export function readSse(body: ReadableStream<Uint8Array>): SseReader {
     messages,
     get ended() { return ended },
     async until(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
+      const deadline = performance.now() + timeoutMs
       while (!predicate(messages)) {
-        if (Date.now() > deadline) throw new Error(`condition not met; messages so far: ${JSON.stringify(messages)}`)
+        if (performance.now() > deadline) throw new Error(`condition not met; messages so far: ${JSON.stringify(messages)}`)
         await new Promise((r) => setTimeout(r, 5))
       }
       return messages
