@@ -39,7 +39,8 @@ describe('writ revoke and writ agent kill', () => {
     expect(grant).toMatchObject({ revocation: { kind: 'grant' }, events: [{ kind: 'delegation', jti: mandate.jti }] })
 
     const keys = JSON.parse((await writ('keys', 'list', '--json')).stdout) as { current: string }
-    const key = await writ('revoke', 'key', keys.current, '--reason', 'key file copied')
+    // A key id is base64url and one in 64 starts with `-`, which the CLI reads as an option unless it follows `--`.
+    const key = await writ('revoke', 'key', '--reason', 'key file copied', '--', keys.current)
     expect(key.code).toBe(0)
     expect(key.stdout).toContain('it was the current key;')
     expect((JSON.parse((await writ('keys', 'list', '--json')).stdout) as { current: string }).current).not.toBe(keys.current)
