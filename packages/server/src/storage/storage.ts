@@ -10,6 +10,7 @@ import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
 import { ResourceServerRepository } from './resource-server-repository.js'
 import { RevocationRepository } from './revocation-repository.js'
+import { HostRepository } from './host-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -24,6 +25,7 @@ export interface Repositories {
   grants: GrantRepository
   resourceServers: ResourceServerRepository
   revocations: RevocationRepository
+  hosts: HostRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -57,5 +59,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     grants: new GrantRepository(db),
     resourceServers: new ResourceServerRepository(db),
     revocations: new RevocationRepository(db, driver),
+    hosts: new HostRepository(db),
   }
 }
