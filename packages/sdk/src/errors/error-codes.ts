@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   RESOURCE_SERVER_DOCUMENT_INVALID: { status: 400, title: 'The resource server document is invalid', oauth: 'invalid_request' },
   RESOURCE_SERVER_CONFLICT: { status: 409, title: 'The resource server name or audience is already in use', oauth: 'invalid_request' },
   RESOURCE_SERVER_REMOVED: { status: 409, title: 'The resource server is removed', oauth: 'invalid_request' },
+  HOST_NOT_FOUND: { status: 404, title: 'The host is not enrolled or was removed', oauth: 'invalid_target' },
   SCOPE_INVALID: { status: 400, title: 'The requested scope is invalid or not allowed for this client', oauth: 'invalid_scope' },
   CLIENT_UNAUTHORIZED: { status: 400, title: 'The client may not use this grant', oauth: 'unauthorized_client' },
   INTERNAL: { status: 500, title: 'Internal error', oauth: 'server_error' },

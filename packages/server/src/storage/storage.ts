@@ -10,6 +10,7 @@ import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
 import { ResourceServerRepository } from './resource-server-repository.js'
 import { RevocationRepository } from './revocation-repository.js'
+import { SshCertificateRepository } from './ssh-certificate-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -24,6 +25,7 @@ export interface Repositories {
   grants: GrantRepository
   resourceServers: ResourceServerRepository
   revocations: RevocationRepository
+  sshCertificates: SshCertificateRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -57,5 +59,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     grants: new GrantRepository(db),
     resourceServers: new ResourceServerRepository(db),
     revocations: new RevocationRepository(db, driver),
+    sshCertificates: new SshCertificateRepository(db),
   }
 }

@@ -171,6 +171,29 @@ export interface RevocationEventsTable {
   forget_after: number
 }
 
+/** An SSH certificate Writ issued (ssh/); times in epoch ms, `serial` a uint64 in decimal. */
+export interface SshCertificatesTable {
+  serial: string
+  kind: string
+  key_id: string
+  jti: string | null
+  host_name: string
+  iss: string | null
+  agent_id: string | null
+  subject: string | null
+  task_id: string | null
+  parent: string | null
+  /** JSON `act` claim of the token, or null. */
+  act: string | null
+  kid: string | null
+  token_iat: number | null
+  principals: string
+  public_key_fingerprint: string
+  valid_after: number
+  valid_before: number
+  issued_at: number
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -187,4 +210,5 @@ export interface Database {
   resource_server_versions: ResourceServerVersionsTable
   revocations: RevocationsTable
   revocation_events: RevocationEventsTable
+  ssh_certificates: SshCertificatesTable
 }
