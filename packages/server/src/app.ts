@@ -40,7 +40,9 @@ import type { AuthorizeStream } from './revocation/revocation-stream-routes.js'
 import { RevocationStreams } from './revocation/revocation-streams.js'
 import { Revocations } from './revocation/revocations.js'
 import { withdrawRevokedKeys } from './revocation/withdraw-revoked-keys.js'
-import { NO_HOSTS, type SshHostDirectory } from './ssh/host-directory.js'
+import { HostDirectory } from './hosts/host-directory.js'
+import { hostAuthenticator, type HostAuthenticator } from './hosts/authenticate-host.js'
+import { sshHostDirectory, type SshHostDirectory } from './ssh/host-directory.js'
 import { openSshCertificateAuthorities, type SshCertificateAuthorities } from './ssh/ssh-certificate-authorities.js'
 import { SshRevocationList } from './ssh/ssh-revocation-list.js'
 import { sshRoutes } from './ssh/ssh-routes.js'
@@ -85,6 +87,10 @@ export interface App {
   verifyApiToken: ApiTokenVerifier
   /** Registered resource servers in memory (refreshed on change and on an interval). */
   resourceServers: ResourceServerCache
+  /** Enrolled hosts in memory, by id and name (refreshed on change and on an interval); hosts/. */
+  hosts: HostDirectory
+  /** Resolves a host's API token (`Authorization: Bearer`) to the active host: the host-only endpoints' check. */
+  authenticateHost: HostAuthenticator
   /** Revoke tokens, tasks, grants, agents and keys (one audited transaction each; the events reach every replica). */
   revocations: Revocations
   /** What this replica knows to be revoked (introspection asks it). */
@@ -143,6 +149,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await resourceServers.refresh()
   resourceServers.start(RESOURCE_SERVER_REFRESH_MS, logger)
   const audiences = acceptedAudiences([config.tokens.audience, ...config.tokens.audiences], resourceServers)
+  // Enrolled hosts: each is also the resource server of its audience (urn:writ:host:<name>), so it shares that refresh.
+  const hosts = new HostDirectory(storage.hosts)
+  await hosts.refresh()
+  hosts.start(RESOURCE_SERVER_REFRESH_MS, logger)
   // Checked before the first request and then on a schedule; from the head verified last, so a restart is cheap.
   const selfCheck = new AuditSelfCheck({
     audit: storage.audit, clock, logger, haltIssuance: config.audit.haltIssuanceOnBrokenChain,
@@ -167,6 +177,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     signature: ownSignature, resourceServers, clock, issuer,
     leewaySeconds: config.tokens.leewaySeconds, maxLifetimeSeconds: config.tokens.ttlSeconds,
   })
+  const authenticateHost = hostAuthenticator(verifyApiToken, hosts)
   // Revocation: storage is the one source of events; the feed reads it after a local commit, on a notification from
   // another replica (PostgreSQL), and on a backstop timer (also another process on the same SQLite file).
   const revocationFeed = new RevocationFeed(storage.revocations, clock, logger)
@@ -192,7 +203,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const sshCas = openSshCertificateAuthorities({
     file: dataDir && join(dataDir, 'keys', 'ssh-ca.json'), encryptionKey: config.keys.encryptionKey, nowMs: clock.nowMs(),
   })
-  const sshHosts = options.sshHosts ?? NO_HOSTS
+  const sshHosts = options.sshHosts ?? sshHostDirectory(hosts)
   const sshLog = new IssuanceLog(certificateWriter(storage), clock, config.audit.batchMaxSize)
   const sshRevocationList = new SshRevocationList({
     certificates: storage.sshCertificates, revocationState, feed: revocationFeed, hosts: sshHosts, cas: sshCas, clock, logger,
@@ -228,6 +239,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
       authorize: options.authorizeStream ?? streamAuthorizer(verifyApiToken),
     },
     tokenManagement: { signature: ownSignature, revocations, revocationState },
+    hosts: {
+      storage, clock, issuer, directory: hosts, resourceServers, rateLimits,
+      remoteAddress: options.remoteAddress ?? (() => undefined), authenticate: authenticateHost,
+    },
   })
   publicApp.route('/', sshRoutes({
     cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger,
@@ -245,6 +260,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
     mandates: { storage, keys, clock, issuer, settings: config.delegation, revocations }, trust, revocations,
     resourceServers: { issuer, cache: resourceServers },
+    hosts: { directory: hosts, resourceServers },
   })
 
   const pruner = setInterval(() => {
@@ -271,6 +287,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   return {
     publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits, verifyApiToken, resourceServers,
+    hosts, authenticateHost,
     revocations, revocationState, revocationFeed, revocationStreams, revocationListener, sshCas, sshRevocationList,
     async close() {
       ready = false
@@ -281,6 +298,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       clearInterval(pruner)
       clearInterval(reloader)
       resourceServers.stop()
+      hosts.stop()
       await selfCheck.stop()
       clearInterval(refusalAudit)
       // The last interval's refusals are audited before the log drains and storage closes.

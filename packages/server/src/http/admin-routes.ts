@@ -25,6 +25,7 @@ import type { TrustProviders } from '../federation/trust-providers.js'
 import { resourceServerRoutes } from '../resource-servers/resource-server-routes.js'
 import type { ResourceServerCache } from '../resource-servers/resource-server-cache.js'
 import { revocationRoutes } from '../revocation/revocation-routes.js'
+import { hostAdminRoutes, type HostCaches } from '../hosts/host-routes.js'
 import type { Revocations } from '../revocation/revocations.js'
 
 /** Identity documents and policy sets are larger than token requests; still capped before parsing. */
@@ -49,6 +50,8 @@ export interface AdminRoutesDeps {
   resourceServers: { issuer: string; cache: Pick<ResourceServerCache, 'refresh'> }
   /** Revocation of tokens, tasks, grants, agents (the kill switch) and keys. */
   revocations: Revocations
+  /** Enrolled hosts: join tokens, labels, removal; the caches are refreshed after each change. */
+  hosts: HostCaches
 }
 
 export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
@@ -67,6 +70,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.route('/v1', grantRoutes(deps.mandates))
   app.route('/v1', trustRoutes(deps.trust))
   app.route('/v1', resourceServerRoutes({ storage: deps.storage, clock: deps.clock, ...deps.resourceServers }))
+  app.route('/v1', hostAdminRoutes({ storage: deps.storage, clock: deps.clock, ...deps.hosts }))
   app.route('/v1', revocationRoutes({ revocations: deps.revocations, storage: deps.storage }))
   app.route('/v1', statusRoutes({ storage: deps.storage, keys: deps.keys, policy: deps.policy, selfCheck: deps.selfCheck, clock: deps.clock }))
   app.notFound((c) => problemResponse(c, new WritError('NOT_FOUND', `no route for ${c.req.method} \`${c.req.path.slice(0, 128)}\``)))

@@ -5,6 +5,7 @@ import type { AdminIdentity } from '../admins/admin-identity.js'
 import { checkPublicKeys } from '../agents/parse-document.js'
 import type { Clock } from '../clock.js'
 import type { Repositories, Storage } from '../storage/storage.js'
+import { HOST_AUDIENCE_PREFIX, HOST_RESOURCE_SERVER_PREFIX } from '../hosts/host.js'
 import { resourceServerDocumentSchema, type ResourceServer, type ResourceServerChange, type ResourceServerDocument } from './resource-server-document.js'
 
 export interface ResourceServerRegistryDeps {
@@ -34,6 +35,7 @@ export async function updateResourceServer(id: string, input: unknown, admin: Ad
   const document = await parseResourceServerDocument(input, deps.issuer)
   return deps.storage.transaction(async (tx) => {
     const current = await requireResourceServer(tx, id)
+    requireNotHost(current)
     if (current.status === 'removed') throw new WritError('RESOURCE_SERVER_REMOVED', `resource server \`${id}\` is removed and cannot change`)
     await requireFree(tx, document, id)
     const fields = changedFields(current.document, document)
@@ -52,6 +54,7 @@ export async function updateResourceServer(id: string, input: unknown, admin: Ad
 export async function removeResourceServer(id: string, admin: AdminIdentity, deps: ResourceServerRegistryDeps): Promise<ResourceServer> {
   return deps.storage.transaction(async (tx) => {
     const current = await requireResourceServer(tx, id)
+    requireNotHost(current)
     if (current.status === 'removed') throw new WritError('RESOURCE_SERVER_REMOVED', `resource server \`${id}\` is already removed`)
     const next: ResourceServer = { ...current, status: 'removed', version: current.version + 1, updated_at: new Date(deps.clock.nowMs()).toISOString() }
     await save(tx, next, current.version)
@@ -79,8 +82,19 @@ export async function parseResourceServerDocument(input: unknown, issuer: string
   if (audience === issuer || audience.startsWith(`${issuer}/`) || audience.startsWith(`${issuer}?`)) {
     throw new WritError('RESOURCE_SERVER_DOCUMENT_INVALID', 'audience: Writ\'s issuer and its endpoints cannot be a resource server\'s audience', { reasons: ['audience: reserved'] })
   }
+  // Hosts register their resource server through enrollment only (hosts/): its name and audience spaces are theirs.
+  if (document.name.startsWith(HOST_RESOURCE_SERVER_PREFIX) || audience.startsWith(HOST_AUDIENCE_PREFIX)) {
+    throw new WritError('RESOURCE_SERVER_DOCUMENT_INVALID', `names starting \`${HOST_RESOURCE_SERVER_PREFIX}\` and audiences starting \`${HOST_AUDIENCE_PREFIX}\` are reserved for enrolled hosts`, { reasons: ['reserved_for_hosts'] })
+  }
   await checkPublicKeys(document.jwks.keys, 'RESOURCE_SERVER_DOCUMENT_INVALID')
   return document
+}
+
+/** A host's resource server changes with the host (`writ host label|remove`), never on its own. */
+function requireNotHost(server: ResourceServer): void {
+  if (server.audience.startsWith(HOST_AUDIENCE_PREFIX)) {
+    throw new WritError('RESOURCE_SERVER_CONFLICT', `resource server \`${server.name}\` belongs to an enrolled host; change it with \`writ host\``, { reasons: ['host_resource_server'] })
+  }
 }
 
 async function save(tx: Repositories, next: ResourceServer, expectedVersion: number): Promise<void> {

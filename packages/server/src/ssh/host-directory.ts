@@ -20,9 +20,14 @@ export interface SshHostDirectory {
   removedNames(): string[]
 }
 
-/** Until a registry is wired: no host is enrolled, so every request naming one is refused (fail closed). */
-export const NO_HOSTS: SshHostDirectory = {
-  byName: () => undefined,
-  byId: () => undefined,
-  removedNames: () => [],
+/** The registry's directory (hosts/host-directory.ts) as the SSH endpoints see it. */
+export function sshHostDirectory(hosts: {
+  byName(name: string): HostRecord | undefined
+  byId(id: string): HostRecord | undefined
+  removedNames(): string[]
+}): SshHostDirectory {
+  const view = (h: HostRecord | undefined): SshHost | undefined => h && { id: h.id, name: h.name, status: h.status, sshHostPublicKey: h.ssh_host_public_key }
+  return { byName: (name) => view(hosts.byName(name)), byId: (id) => view(hosts.byId(id)), removedNames: () => hosts.removedNames() }
 }
+
+interface HostRecord { id: string; name: string; status: 'active' | 'removed'; ssh_host_public_key: string }

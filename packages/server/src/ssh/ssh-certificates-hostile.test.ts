@@ -95,7 +95,7 @@ const ROWS: Row[] = [
   { name: 'a host that is not enrolled', status: 404, code: 'HOST_NOT_FOUND',
     request: async (s) => ({ token: (await s.capability({ resource: 'host:ghost' })).token }) },
   { name: 'a removed host', status: 404, code: 'HOST_NOT_FOUND',
-    request: async (s) => { s.hosts.remove('gone-1'); return { token: (await s.capability({ resource: 'host:gone-1' })).token } } },
+    request: async (s) => { await s.removeHost('gone-1'); return { token: (await s.capability({ resource: 'host:gone-1' })).token } } },
   { name: 'a DPoP-bound token sent as Bearer', status: 401, code: 'TOKEN_INVALID', reason: 'dpop_bound_token_as_bearer',
     request: async (s) => ({ token: (await s.capability({ cnf: { jkt: (await createDpopKey()).jkt } })).token }) },
   { name: 'a DPoP-bound token without a proof', status: 400, code: 'DPOP_PROOF_INVALID', reason: 'dpop_proof_missing',

@@ -133,7 +133,7 @@ describe('POST /ssh/certificates', () => {
     const byTask = await certOf({ task: 'T-revoke-task' })
     const onDb = await certOf({ resource: 'host:db-1', task: 'T-db' })
     expect((await s.t.admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-revoke-task', reason: 'test' })).status).toBeLessThan(300)
-    s.hosts.remove(second.name)
+    await s.removeHost(second.name)
     await s.t.app.sshRevocationList.sweep()
     const bytes = Buffer.from(await (await s.t.app.publicApp.request('/ssh/krl', { headers: { authorization: `Bearer ${apiToken}` } })).arrayBuffer())
     const file = join(s.dir, 'task.krl')

@@ -1,42 +1,33 @@
 /**
- * Test support for the SSH endpoints: an app with a host directory the test controls, a registered "host" (a resource
- * server for `urn:writ:host:<name>`, as hosts/ registers one at enrollment) with its API token, capability tokens
+ * Test support for the SSH endpoints: hosts enrolled through the real endpoints with their API tokens, capability tokens
  * signed with the app's own key (the claims a mint would write), and OpenSSH key pairs made with node:crypto.
  */
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TOKEN_TYPES, type CapabilityClaims } from '@writ/sdk'
+import { CLIENT_ASSERTION_TYPE, TOKEN_TYPES, signClientAssertion, type CapabilityClaims } from '@writ/sdk'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
-import { registerResourceServer, type TestResourceServer } from '../resource-servers/resource-server-test.fixture.js'
+import { newKeyPair } from '../resource-servers/resource-server-test.fixture.js'
+import { createJoinToken, enroll } from '../hosts/host-test.fixture.js'
 import { timeOrderedId } from '../tokens/token-id.js'
-import type { SshHost, SshHostDirectory } from './host-directory.js'
 import { ed25519PublicKey } from './ssh-public-key.js'
-
-export class TestHostDirectory implements SshHostDirectory {
-  readonly hosts = new Map<string, SshHost>()
-  add(host: SshHost): void { this.hosts.set(host.id, host) }
-  byName(name: string): SshHost | undefined { return [...this.hosts.values()].find((h) => h.name === name) }
-  byId(id: string): SshHost | undefined { return this.hosts.get(id) }
-  removedNames(): string[] { return [...this.hosts.values()].filter((h) => h.status === 'removed').map((h) => h.name) }
-  remove(name: string): void { const h = this.byName(name); if (h) h.status = 'removed' }
-}
 
 export interface TestHost {
   name: string
-  rs: TestResourceServer
+  id: string
   hostKey: { privateKeyFile: string; publicLine: string }
   apiToken(): Promise<string>
 }
 
 export interface SshTestApp {
   t: TestApp
-  hosts: TestHostDirectory
   agent: TestAgent
   dir: string
+  /** Enrolls a host through the real endpoints (join token, POST /hosts/enroll) with an ssh-keygen host key. */
   addHost(name: string): Promise<TestHost>
+  removeHost(name: string): Promise<void>
   /** A capability token as the mint writes it for ssh.login (or any action) on `host:<name>`. */
   capability(options?: Partial<{ action: string; resource: string; aud: string; parameters: Record<string, unknown>; lifetime: number; cnf: { jkt: string }; task: string; iat: number }>): Promise<{ token: string; claims: CapabilityClaims }>
   exchange(token: string, publicKey: string, headers?: Record<string, string>): Promise<Response>
@@ -44,26 +35,33 @@ export interface SshTestApp {
 }
 
 export async function createSshTestApp(options: { startMs?: number; config?: Parameters<typeof createTestApp>[0]['config'] } = {}): Promise<SshTestApp> {
-  const hosts = new TestHostDirectory()
-  const t = await createTestApp({ sshHosts: hosts, ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}) })
+  const t = await createTestApp({ ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}) })
   const agent = await t.register(exampleDocument('sre-responder'))
   const dir = mkdtempSync(join(tmpdir(), 'writ-ssh-'))
   return {
-    t, hosts, agent, dir,
+    t, agent, dir,
     async addHost(name) {
-      const rs = await registerResourceServer(t, `host-${name}-${Math.random().toString(36).slice(2, 8)}`, `urn:writ:host:${name}`)
       const privateKeyFile = join(dir, `host-${name}-key`)
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', privateKeyFile])
-      const publicLine = execFileSync('cat', [`${privateKeyFile}.pub`]).toString().trim()
-      hosts.add({ id: rs.server.id, name, status: 'active', sshHostPublicKey: publicLine })
+      const publicLine = readFileSync(`${privateKeyFile}.pub`, 'utf8').trim()
+      const { token } = await createJoinToken(t)
+      const { publicJwk, privateJwk } = await newKeyPair()
+      const response = await enroll(t, { join_token: token, name, client_public_key: publicJwk, ssh_host_public_key: publicLine })
+      if (response.status !== 201) throw new Error(`enroll failed: ${response.status} ${await response.text()}`)
+      const { host_id: id } = await response.json() as { host_id: string }
       return {
-        name, rs, hostKey: { privateKeyFile, publicLine },
+        name, id, hostKey: { privateKeyFile, publicLine },
         async apiToken() {
-          const response = await t.token({ grant_type: 'client_credentials', scope: 'writ:revocations', ...(await rs.clientAuth()) })
-          if (response.status !== 200) throw new Error(`api token: ${response.status} ${await response.text()}`)
-          return ((await response.json()) as { access_token: string }).access_token
+          const assertion = await signClientAssertion({ privateKey: privateJwk, agentId: id, audience: ISSUER, now: () => t.clock.nowSeconds() })
+          const answer = await t.token({ grant_type: 'client_credentials', scope: 'writ:revocations', client_id: id, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion })
+          if (answer.status !== 200) throw new Error(`api token: ${answer.status} ${await answer.text()}`)
+          return ((await answer.json()) as { access_token: string }).access_token
         },
       }
+    },
+    async removeHost(name) {
+      const response = await t.admin('DELETE', `/v1/hosts/${name}`, { reason: 'test' })
+      if (response.status >= 300) throw new Error(`remove failed: ${response.status} ${await response.text()}`)
     },
     async capability(o = {}) {
       const now = o.iat ?? t.clock.nowSeconds()

@@ -7,6 +7,7 @@ import { GENESIS_HASH } from '../audit/audit-record.js'
 import { writeIssuances, type IssuanceEntry } from '../tokens/write-issuances.js'
 import type { Grant } from '../delegation/grant.js'
 import type { ResourceServer } from '../resource-servers/resource-server-document.js'
+import type { Host } from '../hosts/host.js'
 
 export function storageContract(name: string, open: () => Promise<{ storage: Storage; dispose(): Promise<void> }>): void {
   describe(`storage contract: ${name}`, () => {
@@ -61,6 +62,29 @@ export function storageContract(name: string, open: () => Promise<{ storage: Sto
       })
       expect(await storage.resourceServers.versions(server.id)).toMatchObject([{ version: 1, change: { kind: 'register' } }])
       expect((await storage.resourceServers.list()).map((s) => [s.name, s.status])).toEqual([['billing-api', 'removed']])
+    })
+
+    it('stores hosts with unique names, spends a join token once under concurrency, and records an action report id once', async () => {
+      const host: Host = {
+        id: '00000000-0000-4000-8000-0000000000b1', name: 'web-1', labels: { env: 'prod' }, ssh_host_public_key: 'ssh-ed25519 AAAA',
+        client_jwk: { kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'k1' }, status: 'active', version: 1, join_token_id: 'j1',
+        created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+      }
+      await storage.hosts.insert(host)
+      expect(await storage.hosts.find(host.id)).toEqual(host)
+      expect((await storage.hosts.findByName('web-1'))?.id).toBe(host.id)
+      await expect(storage.hosts.insert({ ...host, id: '00000000-0000-4000-8000-0000000000b2' })).rejects.toThrow()
+      expect(await storage.hosts.update({ ...host, version: 2, labels: {} }, 1)).toBe(true)
+      expect(await storage.hosts.update({ ...host, version: 3 }, 1)).toBe(false)
+      await storage.hosts.insertVersion({ host_id: host.id, version: 1, status: 'active', labels: host.labels, changed_by: 'join_token:j1', changed_at: host.created_at, change: { kind: 'enroll', fields: ['labels'] } })
+      expect(await storage.hosts.versions(host.id)).toMatchObject([{ version: 1, labels: { env: 'prod' }, change: { kind: 'enroll' } }])
+      await storage.hosts.insertJoinToken({ id: 'j1', secret_hash: 'ab', labels: { env: 'prod' }, name: null, expires_at: 5_000, spent_at: null, host_id: null, created_by: 'adm', created_at: 1 })
+      expect(await storage.hosts.findJoinToken('j1')).toMatchObject({ labels: { env: 'prod' }, spent_at: null })
+      expect(await storage.hosts.spendJoinToken('j1', host.id, 5_000)).toBe(false)
+      const spent = await Promise.all(Array.from({ length: 8 }, () => storage.transaction((tx) => tx.hosts.spendJoinToken('j1', host.id, 1_000))))
+      expect(spent.filter(Boolean)).toHaveLength(1)
+      const recorded = await Promise.all(Array.from({ length: 5 }, () => storage.transaction((tx) => tx.hosts.recordActionReport({ id: 'r1', host_id: host.id, jti: 'j', received_at: 1 }))))
+      expect(recorded.filter(Boolean)).toHaveLength(1)
     })
 
     it('starts the audit chain at the genesis hash and links every append', async () => {

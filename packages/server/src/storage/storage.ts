@@ -10,6 +10,7 @@ import { PolicySetRepository } from './policy-set-repository.js'
 import { GrantRepository } from './grant-repository.js'
 import { ResourceServerRepository } from './resource-server-repository.js'
 import { RevocationRepository } from './revocation-repository.js'
+import { HostRepository } from './host-repository.js'
 import { SshCertificateRepository } from './ssh-certificate-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
@@ -25,6 +26,7 @@ export interface Repositories {
   grants: GrantRepository
   resourceServers: ResourceServerRepository
   revocations: RevocationRepository
+  hosts: HostRepository
   sshCertificates: SshCertificateRepository
 }
 
@@ -59,6 +61,7 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     grants: new GrantRepository(db),
     resourceServers: new ResourceServerRepository(db),
     revocations: new RevocationRepository(db, driver),
+    hosts: new HostRepository(db),
     sshCertificates: new SshCertificateRepository(db),
   }
 }

@@ -171,6 +171,50 @@ export interface RevocationEventsTable {
   forget_after: number
 }
 
+/** An enrolled host (hosts/); labels and its client key as JSON text. */
+export interface HostsTable {
+  id: string
+  name: string
+  labels: string
+  ssh_host_public_key: string
+  client_jwk: string
+  status: string
+  version: number
+  join_token_id: string
+  created_at: number
+  updated_at: number
+}
+
+export interface HostVersionsTable {
+  host_id: string
+  version: number
+  status: string
+  labels: string
+  changed_by: string
+  changed_at: number
+  change: string
+}
+
+/** A one-time join token: only the SHA-256 of its secret is kept. */
+export interface HostJoinTokensTable {
+  id: string
+  secret_hash: string
+  labels: string
+  name: string | null
+  expires_at: number
+  spent_at: number | null
+  host_id: string | null
+  created_by: string
+  created_at: number
+}
+
+export interface HostActionReportsTable {
+  id: string
+  host_id: string
+  jti: string
+  received_at: number
+}
+
 /** An SSH certificate Writ issued (ssh/); times in epoch ms, `serial` a uint64 in decimal. */
 export interface SshCertificatesTable {
   serial: string
@@ -210,5 +254,9 @@ export interface Database {
   resource_server_versions: ResourceServerVersionsTable
   revocations: RevocationsTable
   revocation_events: RevocationEventsTable
+  hosts: HostsTable
+  host_versions: HostVersionsTable
+  host_join_tokens: HostJoinTokensTable
+  host_action_reports: HostActionReportsTable
   ssh_certificates: SshCertificatesTable
 }

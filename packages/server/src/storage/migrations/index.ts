@@ -7,6 +7,7 @@ import * as adminRevocation from './004-admin-revocation.js'
 import * as delegationGrants from './005-delegation-grants.js'
 import * as resourceServers from './006-resource-servers.js'
 import * as revocations from './007-revocations.js'
+import * as hosts from './008-hosts.js'
 import * as sshCertificates from './009-ssh-certificates.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -17,5 +18,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '005-delegation-grants': delegationGrants,
   '006-resource-servers': resourceServers,
   '007-revocations': revocations,
+  '008-hosts': hosts,
   '009-ssh-certificates': sshCertificates,
 }
