@@ -3,7 +3,7 @@
  * control plane is unreachable. A report is marked sent only after a 200; the server dedupes by report id, so a
  * report sent twice (a crash between the 200 and the mark) is harmless, and none is lost.
  */
-import type { HostState } from './host-state.js'
+import type { ActionReport, HostState } from './host-state.js'
 import type { ApiTokenSource } from './api-token-source.js'
 
 export interface ReportSenderOptions {
@@ -49,6 +49,24 @@ export function startReportSender(options: ReportSenderOptions): ReportSender {
   async function sendBatch(): Promise<boolean> {
     const reports = options.state.pending(batchSize, nowMs() - staleAfterMs)
     if (reports.length === 0) return false
+    const status = await post(reports)
+    if (status === 200) {
+      options.state.markSent(reports.map((r) => r.id))
+      options.log({ event: 'reports.sent', count: reports.length })
+      return true
+    }
+    if (status !== 400) throw new Error(`POST /hosts/actions answered ${status}`)
+    // One report the server can never take must not hold the spool hostage: send one by one, drop what it refuses.
+    for (const report of reports) {
+      const single = await post([report])
+      if (single === 400) options.log({ event: 'report.dropped', report_id: report.id, jti: report.jti, reason: 'refused_by_server' })
+      else if (single !== 200) throw new Error(`POST /hosts/actions answered ${single}`)
+      options.state.markSent([report.id])
+    }
+    return true
+  }
+
+  async function post(reports: ActionReport[]): Promise<number> {
     let refresh = false
     for (let attempt = 0; attempt < 2; attempt++) {
       const token = await options.apiToken(refresh)
@@ -63,10 +81,7 @@ export function startReportSender(options: ReportSenderOptions): ReportSender {
         refresh = true
         continue
       }
-      if (response.status !== 200) throw new Error(`POST /hosts/actions answered ${response.status}`)
-      options.state.markSent(reports.map((r) => r.id))
-      options.log({ event: 'reports.sent', count: reports.length })
-      return true
+      return response.status
     }
     throw new Error('POST /hosts/actions refused the host API token')
   }
