@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CLIENT_ASSERTION_TYPE, TOKEN_TYPES, signClientAssertion, type CapabilityClaims } from '@writ/sdk'
@@ -82,7 +82,10 @@ export async function createSshTestApp(options: { startMs?: number; config?: Par
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ public_key: publicKey }),
       }))
     },
-    close: () => t.close(),
+    async close() {
+      await t.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
 }
 
