@@ -45,7 +45,7 @@ describe('POST /ssh/certificates', () => {
     const issued = audit.filter((r) => r.type === 'ssh_certificate.issue')
     expect(issued.at(-1)).toMatchObject({ actor: { kind: 'agent', id: s.agent.agent.id }, token: { jti: claims.jti }, data: { serial: body.serial, key_id: body.key_id } })
     expect(JSON.stringify(audit)).not.toContain(token)
-    expect(audit.filter((r) => r.type === 'ssh_certificate.deny').at(-1)).toMatchObject({ decision: { reasons: ['token_spent'] } })
+    expect(audit.filter((r) => r.type === 'ssh_certificate.deny').at(-1)).toMatchObject({ decision: { reasons: ['assertion_replayed'] }, data: { key_id: body.key_id.replace(/:jti=.*/, `:jti=${claims.jti}`) } })
   })
 
   it('gives exactly one of 20 concurrent exchanges of one token a certificate', async () => {
@@ -141,5 +141,11 @@ describe('POST /ssh/certificates', () => {
     const listing = execFileSync('ssh-keygen', ['-Q', '-l', '-f', file]).toString()
     expect(listing).toContain(`serial: ${byTask}`)
     expect(listing).toContain(`serial: ${onDb}`)
+    // The kill switch, last (it stops this suite's agent): every live certificate of the agent is named.
+    const ofAgent = await certOf({ task: 'T-agent' })
+    expect(listing).not.toContain(`serial: ${ofAgent}`)
+    expect((await s.t.admin('POST', '/v1/revocations', { kind: 'agent', agent_id: s.agent.agent.id, reason: 'test' })).status).toBeLessThan(300)
+    writeFileSync(file, Buffer.from(await (await s.t.app.publicApp.request('/ssh/krl', { headers: { authorization: `Bearer ${apiToken}` } })).arrayBuffer()))
+    expect(execFileSync('ssh-keygen', ['-Q', '-l', '-f', file]).toString()).toContain(`serial: ${ofAgent}`)
   })
 })

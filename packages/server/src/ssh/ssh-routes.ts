@@ -1,6 +1,5 @@
 /** HTTP adapter of the SSH endpoints: `GET /ssh/ca`, `POST /ssh/certificates`, `POST /ssh/host-certificate`, `GET /ssh/krl`. */
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { WritError } from '@writ/sdk'
 import { problemResponse, toWritError } from '../errors/error-responses.js'
 import { readJson } from '../http/read-json.js'
@@ -28,7 +27,6 @@ const NO_STORE = { 'cache-control': 'no-store' }
 
 export function sshRoutes(deps: SshRoutesDeps): Hono {
   const app = new Hono()
-  const limit = bodyLimit({ maxSize: BODY_LIMIT, onError: () => { throw new WritError('REQUEST_TOO_LARGE', `the body exceeds ${BODY_LIMIT} bytes`) } })
   const fail = (c: Context, error: unknown) => problemResponse(c, toWritError(error, deps.logger))
 
   app.get('/ssh/ca', (c) => c.json({
@@ -36,9 +34,9 @@ export function sshRoutes(deps: SshRoutesDeps): Hono {
     host_ca: `${deps.cas.host.publicKey.line} writ-host-ca`,
   }))
 
-  app.post('/ssh/certificates', limit, async (c) => {
+  app.post('/ssh/certificates', async (c) => {
     try {
-      const body = await readJson(c)
+      const body = await readJson(c, BODY_LIMIT)
       const issued = await issueUserCertificate({
         authorization: c.req.header('authorization'), dpopProof: c.req.header('dpop'), method: c.req.method,
       }, body, { ...deps.user, ca: deps.cas.user })
@@ -48,10 +46,10 @@ export function sshRoutes(deps: SshRoutesDeps): Hono {
     }
   })
 
-  app.post('/ssh/host-certificate', limit, async (c) => {
+  app.post('/ssh/host-certificate', async (c) => {
     try {
       const hostId = await callingHost(c, deps)
-      const body = await readJson(c)
+      const body = await readJson(c, BODY_LIMIT)
       return c.json(await issueHostCertificate(hostId, body, { ...deps.host, ca: deps.cas.host }), 200, NO_STORE)
     } catch (error) {
       return fail(c, error)
