@@ -5,10 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import {
-  buildSudoPlugin, DEFAULT_CONFIG_PATH, DEFAULT_PLUGIN_PATH, enrollThisHost, loadHostConfig, startHostAgent, uninstallThisHost,
-  type HostPaths,
-} from '@writ/host'
+import type { HostPaths } from '@writ/host'
 import type { CliContext } from './cli-context.js'
 
 interface PathOptions {
@@ -24,6 +21,11 @@ interface PathOptions {
 }
 
 /** The `host` command, shared with the control plane's host commands whichever registers first. */
+// Loaded when a host command runs, not at every `writ` start: the host package brings SQLite and the daemon.
+const hostPackage = () => import('@writ/host')
+const DEFAULT_CONFIG_PATH = '/etc/writ/host.json'
+const DEFAULT_PLUGIN_PATH = '/usr/local/libexec/writ/writ_sudo.so'
+
 export function hostCommand(program: Command): Command {
   return program.commands.find((command) => command.name() === 'host')
     ?? program.command('host').description('Linux hosts: enroll this host, run its agent; join tokens, list, label, remove')
@@ -66,6 +68,7 @@ export function registerHostSideCommands(program: Command, ctx: CliContext): voi
     .action(async (options: PathOptions & { server: string; token?: string; name?: string }, command: Command) => {
       const joinToken = options.token ?? ctx.env.WRIT_JOIN_TOKEN
       if (!options.dryRun && (joinToken === undefined || joinToken === '')) command.error('error: a join token is needed: --token or WRIT_JOIN_TOKEN')
+      const { enrollThisHost } = await hostPackage()
       await enrollThisHost({
         server: options.server, joinToken: joinToken ?? '', ...(options.name ? { name: options.name } : {}),
         dryRun: options.dryRun === true, paths: pathsOf(options), out: ctx.out,
@@ -76,6 +79,7 @@ export function registerHostSideCommands(program: Command, ctx: CliContext): voi
     .description('run the host agent: answers the sudo plugin, sends run reports, keeps sshd\'s KRL current (run as root)')
     .option('--config <file>', `the host configuration (default ${DEFAULT_CONFIG_PATH})`)
     .action(async (options: { config?: string }) => {
+      const { loadHostConfig, startHostAgent } = await hostPackage()
       const config = loadHostConfig(options.config ?? DEFAULT_CONFIG_PATH)
       const privateKey = JSON.parse(readFileSync(config.key_path, 'utf8')) as Record<string, unknown>
       const agent = await startHostAgent({ config, privateKey })
@@ -86,13 +90,15 @@ export function registerHostSideCommands(program: Command, ctx: CliContext): voi
   host.command('build-plugin')
     .description('build the sudo approval/audit plugin with the system compiler')
     .option('--output <file>', `where to put it (default ${DEFAULT_PLUGIN_PATH})`)
-    .action((options: { output?: string }) => {
+    .action(async (options: { output?: string }) => {
+      const { buildSudoPlugin } = await hostPackage()
       ctx.out(`built ${buildSudoPlugin(options.output ?? DEFAULT_PLUGIN_PATH)}`)
     })
 
   withPathOptions(host.command('uninstall')
     .description('remove Writ\'s sudo plugin lines and sshd settings from this host (run as root)'))
-    .action((options: PathOptions) => {
+    .action(async (options: PathOptions) => {
+      const { uninstallThisHost } = await hostPackage()
       uninstallThisHost({ paths: pathsOf(options), dryRun: options.dryRun === true, out: ctx.out })
     })
 }

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { DEFAULT_CONFIG_PATH } from '@writ/host'
 import { WritError } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
 import { CommandExit } from './report-error.js'
@@ -17,6 +16,8 @@ interface SudoOptions extends AgentOptions {
   task: string
   purpose?: string
 }
+
+const DEFAULT_CONFIG_PATH = '/etc/writ/host.json'
 
 export function registerSudoCommands(program: Command, ctx: CliContext): void {
   const sudo = withAgentOptions(program.command('sudo')
