@@ -34,9 +34,14 @@ export interface SshTestApp {
   close(): Promise<void>
 }
 
-export async function createSshTestApp(options: { startMs?: number; config?: Parameters<typeof createTestApp>[0]['config'] } = {}): Promise<SshTestApp> {
-  const t = await createTestApp({ ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}) })
-  const agent = await t.register(exampleDocument('sre-responder'))
+type TestAppOptions = NonNullable<Parameters<typeof createTestApp>[0]>
+
+/** `agent`: a replica on the same storage uses the agent the first one registered. */
+export async function createSshTestApp(options: { startMs?: number; config?: TestAppOptions['config']; storage?: TestAppOptions['storage']; agent?: TestAgent } = {}): Promise<SshTestApp> {
+  const t = await createTestApp({
+    ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}), ...(options.storage ? { storage: options.storage } : {}),
+  })
+  const agent = options.agent ?? await t.register(exampleDocument('sre-responder'))
   const dir = mkdtempSync(join(tmpdir(), 'writ-ssh-'))
   return {
     t, agent, dir,
