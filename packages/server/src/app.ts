@@ -243,7 +243,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   })
   publicApp.route('/', sshRoutes({
-    cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger,
+    cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger, rateLimits,
+    remoteAddress: options.remoteAddress ?? (() => undefined),
     user: {
       signature: ownSignature, revocationState, clock, issuer, leewaySeconds: config.tokens.leewaySeconds,
       dpop: {

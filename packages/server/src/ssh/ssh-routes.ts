@@ -4,6 +4,7 @@ import { WritError } from '@writ/sdk'
 import { problemResponse, toWritError } from '../errors/error-responses.js'
 import { readJson } from '../http/read-json.js'
 import type { Logger } from '../logger.js'
+import type { RateLimits } from '../rate-limits/rate-limits.js'
 import type { ApiTokenVerifier } from '../resource-servers/verify-api-token.js'
 import type { SshHostDirectory } from './host-directory.js'
 import { activeHost, issueHostCertificate, type IssueHostCertificateDeps } from './issue-host-certificate.js'
@@ -19,6 +20,8 @@ export interface SshRoutesDeps {
   krl: Pick<SshRevocationList, 'current'>
   verifyApiToken: ApiTokenVerifier
   logger: Logger
+  rateLimits: Pick<RateLimits, 'admitAddress'>
+  remoteAddress: (c: Context) => string | undefined
 }
 
 // A public key line is under 1 KiB; the body carries nothing else.
@@ -36,6 +39,8 @@ export function sshRoutes(deps: SshRoutesDeps): Hono {
 
   app.post('/ssh/certificates', async (c) => {
     try {
+      // DOS-01: the address's bucket before the body is read or any signature checked, as at the token endpoint.
+      deps.rateLimits.admitAddress(deps.remoteAddress(c))
       const body = await readJson(c, BODY_LIMIT)
       const issued = await issueUserCertificate({
         authorization: c.req.header('authorization'), dpopProof: c.req.header('dpop'), method: c.req.method,
