@@ -32,7 +32,6 @@ describe('POST /ssh/certificates', () => {
     expect(fields['Critical Options']).toEqual(['force-command /usr/bin/uptime', 'source-address 127.0.0.1/32,10.0.0.0/8'])
     expect(fields.Extensions).toEqual(['permit-pty'])
     const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-    // ssh-keygen prints local time; the test machine runs in UTC.
     expect(fields.Valid).toBe(`from ${iso(body.valid_after)} to ${iso(body.valid_before)}`)
     const ca = await (await s.t.app.publicApp.request('/ssh/ca')).json() as { user_ca: string }
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', '-'], { input: ca.user_ca }).toString().split(' ')[1]

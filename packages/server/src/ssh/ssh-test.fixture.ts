@@ -104,7 +104,8 @@ export function newSshKey(): { privateKey: KeyObject; line: string } {
 export function readCertificate(dir: string, line: string): Record<string, string | string[]> {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}-cert.pub`)
   writeFileSync(file, `${line}\n`)
-  const text = execFileSync('ssh-keygen', ['-L', '-f', file]).toString()
+  // ssh-keygen prints validity in local time: UTC, whatever the machine's zone.
+  const text = execFileSync('ssh-keygen', ['-L', '-f', file], { env: { ...process.env, TZ: 'UTC' } }).toString()
   const fields: Record<string, string | string[]> = {}
   let list: string[] | undefined
   for (const raw of text.split('\n').slice(1)) {
