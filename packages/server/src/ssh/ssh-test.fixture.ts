@@ -29,7 +29,7 @@ export interface SshTestApp {
   addHost(name: string): Promise<TestHost>
   removeHost(name: string): Promise<void>
   /** A capability token as the mint writes it for ssh.login (or any action) on `host:<name>`. */
-  capability(options?: Partial<{ action: string; resource: string; aud: string; parameters: Record<string, unknown>; lifetime: number; cnf: { jkt: string }; task: string; iat: number }>): Promise<{ token: string; claims: CapabilityClaims }>
+  capability(options?: Partial<{ action: string; resource: string; aud: string; parameters: Record<string, unknown>; lifetime: number; cnf: { jkt: string }; task: string; iat: number; parent: string }>): Promise<{ token: string; claims: CapabilityClaims }>
   exchange(token: string, publicKey: string, headers?: Record<string, string>): Promise<Response>
   close(): Promise<void>
 }
@@ -78,6 +78,7 @@ export async function createSshTestApp(options: { startMs?: number; config?: Tes
         authorization_details: [{ type: 'writ_action', action: o.action ?? 'ssh.login', resource, parameters: o.parameters ?? { principals: ['deploy'], extensions: ['permit-pty'] } }],
         task: { id: o.task ?? 'T-ssh' },
         ...(o.cnf ? { cnf: o.cnf } : {}),
+        ...(o.parent ? { parent: o.parent, sub: 'alice@example.com', act: { sub: agent.agent.id } } : {}),
       }
       const signed = t.app.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
       return { token: await signed.jws, claims }
