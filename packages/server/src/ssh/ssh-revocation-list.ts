@@ -50,6 +50,8 @@ export class SshRevocationList {
   private snapshot: KrlSnapshot | undefined
   private work: Promise<void> = Promise.resolve()
   private recent: Array<{ kind: string; value: string; seenMs: number }> = []
+  /** Removed hosts by when this replica first saw them removed; each is queried during the recheck window only. */
+  private readonly removedSeen = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly deps: SshRevocationListDeps) {}
@@ -78,15 +80,18 @@ export class SshRevocationList {
   }
 
   /**
-   * Repeats the queries of recent revocation events and adds the certificates of removed hosts. Its cost follows the
-   * revocations of the last minute and the removed hosts, never the issuance rate.
+   * Repeats the queries of recent revocation events and adds the certificates of recently removed hosts. Its cost
+   * follows the revocations and removals of the last 90 s, never the issuance rate.
    */
   sweep(): Promise<void> {
     return this.enqueue(async () => {
       const now = this.deps.clock.nowMs()
       this.recent = this.recent.filter((r) => r.seenMs + RECHECK_WINDOW_MS > now)
       for (const { kind, value } of this.recent) this.consider(await this.deps.certificates.liveCandidates(kind, value, now))
-      const removed = this.deps.hosts.removedNames()
+      for (const name of this.deps.hosts.removedNames()) if (!this.removedSeen.has(name)) this.removedSeen.set(name, now)
+      // A removed host gets no new certificate (HOST_NOT_FOUND, on other replicas within their registry refresh), so
+      // its certificates are collected for a while after its removal and then stay in the set until they expire.
+      const removed = [...this.removedSeen].filter(([, seen]) => seen + RECHECK_WINDOW_MS > now).map(([name]) => name)
       if (removed.length > 0) this.add(await this.deps.certificates.liveForHosts(removed, now))
     })
   }
