@@ -20,6 +20,7 @@ import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerStatusCommand } from './status-command.js'
 import { registerSudoCommands } from './sudo-commands.js'
+import { registerSshCommands } from './ssh-commands.js'
 import { registerTokenCommands } from './token-commands.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
   // Last: `writ host` may already exist (the control plane's host commands); these join it.
   registerHostSideCommands(program, ctx)
   registerSudoCommands(program, ctx)
+  registerSshCommands(program, ctx)
   return program
 }
 

@@ -46,7 +46,6 @@ import { sshHostDirectory, type SshHostDirectory } from './ssh/host-directory.js
 import { openSshCertificateAuthorities, type SshCertificateAuthorities } from './ssh/ssh-certificate-authorities.js'
 import { SshRevocationList } from './ssh/ssh-revocation-list.js'
 import { sshRoutes } from './ssh/ssh-routes.js'
-import { certificateWriter } from './ssh/write-certificates.js'
 
 export interface AppOptions {
   config: Config
@@ -204,7 +203,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
     file: dataDir && join(dataDir, 'keys', 'ssh-ca.json'), encryptionKey: config.keys.encryptionKey, nowMs: clock.nowMs(),
   })
   const sshHosts = options.sshHosts ?? sshHostDirectory(hosts)
-  const sshLog = new IssuanceLog(certificateWriter(storage), clock, config.audit.batchMaxSize)
   const sshRevocationList = new SshRevocationList({
     certificates: storage.sshCertificates, revocationState, feed: revocationFeed, hosts: sshHosts, cas: sshCas, clock, logger,
   })
@@ -245,14 +243,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   })
   publicApp.route('/', sshRoutes({
-    cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger,
+    cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger, rateLimits,
+    remoteAddress: options.remoteAddress ?? (() => undefined),
     user: {
       signature: ownSignature, revocationState, clock, issuer, leewaySeconds: config.tokens.leewaySeconds,
       dpop: {
         maxAgeSeconds: config.tokens.dpopProofMaxAgeSeconds,
         endpoints: [...new Set([`${issuer}/ssh/certificates`, `${config.server.publicUrl ?? issuer}/ssh/certificates`])],
       },
-      hosts: sshHosts, log: sshLog, settings: config.ssh,
+      hosts: sshHosts, log, settings: config.ssh,
     },
     host: { hosts: sshHosts, storage, clock, settings: config.ssh },
   }))
@@ -304,7 +303,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
       // The last interval's refusals are audited before the log drains and storage closes.
       await writeRefusals()
       await log.flush()
-      await sshLog.flush()
       await thread?.close()
       await maintenance?.close()
       await storage.close()

@@ -38,11 +38,11 @@ export async function issueHostCertificate(hostId: string, body: unknown, deps: 
   const signed = await signCertificate({ kind: 'host', publicKey, serial, keyId, principals: [host.name], validAfter, validBefore }, deps.ca.privateKey)
   const nowMs = deps.clock.nowMs()
   await deps.storage.transaction(async (tx) => {
-    await tx.sshCertificates.insertHost({
+    await tx.sshCertificates.insert([{
       serial: serial.toString(), kind: 'host', key_id: keyId, jti: null, host_name: host.name, iss: null, agent_id: null, subject: null,
       task_id: null, parent: null, act: null, kid: null, token_iat: null, principals: JSON.stringify([host.name]),
       public_key_fingerprint: publicKey.fingerprint, valid_after: validAfter * 1000, valid_before: validBefore * 1000, issued_at: nowMs,
-    })
+    }])
     await tx.audit.append([{
       type: 'ssh_certificate.issue', actor: { kind: 'host', id: host.id }, resource: `host:${host.name}`,
       decision: { effect: 'allow', reasons: ['host_api_token'] },

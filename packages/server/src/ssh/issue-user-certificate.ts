@@ -13,12 +13,12 @@ import { signCertificate } from './ssh-certificate.js'
 import type { SshCa } from './ssh-certificate-authorities.js'
 import { verifySshLoginToken, type PresentedSshLogin, type SshLoginTokenDeps } from './ssh-login-token.js'
 import { parseSshPublicKey } from './ssh-public-key.js'
-import type { CertificateEntry, CertificateOutcome } from './write-certificates.js'
 
 export interface IssueUserCertificateDeps extends SshLoginTokenDeps {
   hosts: Pick<SshHostDirectory, 'byName'>
   ca: SshCa
-  log: Pick<IssuanceLog<CertificateEntry, CertificateOutcome>, 'commit'>
+  /** The token endpoint's group commit: a certificate's spend, row and audit record share its transactions. */
+  log: Pick<IssuanceLog, 'commit'>
   clock: Clock
   settings: { certificateTtlSeconds: number; maxCertificateTtlSeconds: number }
 }
@@ -31,6 +31,9 @@ export interface IssuedUserCertificate {
   valid_after: number
   valid_before: number
 }
+
+/** The replay-store key under which `ssh.login` jtis are spent. */
+export const SPEND_KEY = 'ssh.login'
 
 // Back-dated so a host whose clock is a little behind still accepts a certificate it is handed at once.
 export const BACKDATE_SECONDS = 30
@@ -60,14 +63,19 @@ export async function issueUserCertificate(presented: PresentedSshLogin, body: u
   }, deps.ca.privateKey)
   const resource = `host:${host.name}`
   const outcome = await deps.log.commit({
-    row: {
+    // The token's jti is spent in the replay store, keyed apart from every client (ids are UUIDs, never `ssh.login`),
+    // kept until the token could no longer verify anyway.
+    assertion: {
+      clientId: SPEND_KEY, jti: claims.jti, expiresAtMs: (claims.exp + deps.leewaySeconds) * 1000,
+      ...(grant.dpop ? { dpop: grant.dpop } : {}),
+    },
+    sshCertificate: {
       serial: serial.toString(), kind: 'user', key_id: keyId, jti: claims.jti, host_name: host.name,
       iss: claims.iss, agent_id: claims.client_id, subject: claims.sub, task_id: claims.task.id, parent: claims.parent ?? null,
       act: claims.act === undefined ? null : JSON.stringify(claims.act), kid: grant.kid, token_iat: claims.iat,
       principals: JSON.stringify(principals), public_key_fingerprint: publicKey.fingerprint,
       valid_after: validAfter * 1000, valid_before: validBefore * 1000, issued_at: deps.clock.nowMs(),
     },
-    ...(grant.dpop ? { dpop: grant.dpop } : {}),
     audit: {
       type: 'ssh_certificate.issue',
       actor: { kind: 'agent', id: claims.client_id },
@@ -84,9 +92,10 @@ export async function issueUserCertificate(presented: PresentedSshLogin, body: u
   })
   switch (outcome) {
     case 'committed': break
-    case 'token_spent': throw new WritError('TOKEN_INVALID', 'the token was already exchanged for a certificate', { reasons: ['token_spent'] })
+    case 'assertion_replayed': throw new WritError('TOKEN_INVALID', 'the token was already exchanged for a certificate', { reasons: ['token_spent'] })
     case 'dpop_proof_replayed': throw new WritError('DPOP_PROOF_INVALID', 'the DPoP proof was already used', { reasons: ['dpop_proof_replayed'] })
     case 'task_revoked': throw new WritError('TOKEN_REVOKED', 'the token has been revoked', { reasons: ['task_revoked'] })
+    default: throw new WritError('TOKEN_INVALID', 'the token cannot be exchanged', { reasons: [outcome] })
   }
   return { certificate: signed.line, serial: serial.toString(), key_id: keyId, principals, valid_after: validAfter, valid_before: validBefore }
 }

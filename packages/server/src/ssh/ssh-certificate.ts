@@ -36,12 +36,23 @@ const KIND_CODES = { user: 1, host: 2 } as const
 
 /** Encodes and signs; resolves off the event loop (node:crypto signs on the thread pool with a callback). */
 export async function signCertificate(fields: CertificateFields, caKey: KeyObject): Promise<SignedCertificate> {
-  const body = certificateBody(fields, ed25519Blob(caKey))
+  const body = certificateBody(fields, caBlob(caKey))
   const signature = await new Promise<Buffer>((resolve, reject) => {
     sign(null, body, caKey, (error, value) => (error ? reject(error) : resolve(value)))
   })
   const blob = Buffer.concat([body, new SshWriter().string(new SshWriter().string('ssh-ed25519').string(signature).toBuffer()).toBuffer()])
   return { blob, line: `${CERT_TYPES[fields.publicKey.type]} ${blob.toString('base64')}` }
+}
+
+// The CA's blob, once per key (exporting the public half costs more than the rest of the encoding).
+const caBlobs = new WeakMap<KeyObject, Buffer>()
+function caBlob(caKey: KeyObject): Buffer {
+  let blob = caBlobs.get(caKey)
+  if (blob === undefined) {
+    blob = ed25519Blob(caKey)
+    caBlobs.set(caKey, blob)
+  }
+  return blob
 }
 
 /** Everything the CA signs: the certificate up to and including the signature key. */

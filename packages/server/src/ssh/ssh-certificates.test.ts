@@ -32,7 +32,6 @@ describe('POST /ssh/certificates', () => {
     expect(fields['Critical Options']).toEqual(['force-command /usr/bin/uptime', 'source-address 127.0.0.1/32,10.0.0.0/8'])
     expect(fields.Extensions).toEqual(['permit-pty'])
     const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19)
-    // ssh-keygen prints local time; the test machine runs in UTC.
     expect(fields.Valid).toBe(`from ${iso(body.valid_after)} to ${iso(body.valid_before)}`)
     const ca = await (await s.t.app.publicApp.request('/ssh/ca')).json() as { user_ca: string }
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', '-'], { input: ca.user_ca }).toString().split(' ')[1]
@@ -45,7 +44,7 @@ describe('POST /ssh/certificates', () => {
     const issued = audit.filter((r) => r.type === 'ssh_certificate.issue')
     expect(issued.at(-1)).toMatchObject({ actor: { kind: 'agent', id: s.agent.agent.id }, token: { jti: claims.jti }, data: { serial: body.serial, key_id: body.key_id } })
     expect(JSON.stringify(audit)).not.toContain(token)
-    expect(audit.filter((r) => r.type === 'ssh_certificate.deny').at(-1)).toMatchObject({ decision: { reasons: ['token_spent'] } })
+    expect(audit.filter((r) => r.type === 'ssh_certificate.deny').at(-1)).toMatchObject({ decision: { reasons: ['assertion_replayed'] }, data: { key_id: body.key_id.replace(/:jti=.*/, `:jti=${claims.jti}`) } })
   })
 
   it('gives exactly one of 20 concurrent exchanges of one token a certificate', async () => {
@@ -123,7 +122,7 @@ describe('POST /ssh/certificates', () => {
     expect((await s.t.app.publicApp.request('/ssh/krl')).status).toBe(401)
   })
 
-  it('covers the task, the agent (kill switch) and a removed host in the KRL', async () => {
+  it('covers the task, a grant of the chain, the token\'s signing key, the agent (kill switch) and a removed host in the KRL', async () => {
     const apiToken = await host.apiToken()
     const second = await s.addHost('db-1')
     const certOf = async (o: Parameters<SshTestApp['capability']>[0]) => {
@@ -131,6 +130,12 @@ describe('POST /ssh/certificates', () => {
       return (await (await s.exchange(token, newSshKey().line)).json() as { serial: string }).serial
     }
     const byTask = await certOf({ task: 'T-revoke-task' })
+    // A token minted from a delegation grant (its `parent`): revoking the grant covers the certificate.
+    const mandate = await (await s.t.admin('POST', '/v1/grants', {
+      human: 'alice@example.com', agent: s.agent.agent.id, authorization_details: [{ type: 'writ_action', action: 'ssh.login', resource: 'host:web-1' }], task: { id: 'T-grant' },
+    })).json() as { jti: string }
+    const byGrant = await certOf({ task: 'T-grant', parent: mandate.jti })
+    expect((await s.t.admin('POST', '/v1/revocations', { kind: 'grant', jti: mandate.jti, reason: 'test' })).status).toBeLessThan(300)
     const onDb = await certOf({ resource: 'host:db-1', task: 'T-db' })
     expect((await s.t.admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-revoke-task', reason: 'test' })).status).toBeLessThan(300)
     await s.removeHost(second.name)
@@ -141,5 +146,19 @@ describe('POST /ssh/certificates', () => {
     const listing = execFileSync('ssh-keygen', ['-Q', '-l', '-f', file]).toString()
     expect(listing).toContain(`serial: ${byTask}`)
     expect(listing).toContain(`serial: ${onDb}`)
+    expect(listing).toContain(`serial: ${byGrant}`)
+    // The signing key of its token: rotate, then revoke the old key.
+    const oldKid = s.t.app.keys.current().kid
+    const byKey = await certOf({ task: 'T-key' })
+    expect((await s.t.admin('POST', '/v1/keys/rotate')).status).toBeLessThan(300)
+    expect((await s.t.admin('POST', '/v1/revocations', { kind: 'key', kid: oldKid, reason: 'test' })).status).toBeLessThan(300)
+    writeFileSync(file, Buffer.from(await (await s.t.app.publicApp.request('/ssh/krl', { headers: { authorization: `Bearer ${await host.apiToken()}` } })).arrayBuffer()))
+    expect(execFileSync('ssh-keygen', ['-Q', '-l', '-f', file]).toString()).toContain(`serial: ${byKey}`)
+    // The kill switch, last (it stops this suite's agent): every live certificate of the agent is named.
+    const ofAgent = await certOf({ task: 'T-agent' })
+    expect(listing).not.toContain(`serial: ${ofAgent}`)
+    expect((await s.t.admin('POST', '/v1/revocations', { kind: 'agent', agent_id: s.agent.agent.id, reason: 'test' })).status).toBeLessThan(300)
+    writeFileSync(file, Buffer.from(await (await s.t.app.publicApp.request('/ssh/krl', { headers: { authorization: `Bearer ${await host.apiToken()}` } })).arrayBuffer()))
+    expect(execFileSync('ssh-keygen', ['-Q', '-l', '-f', file]).toString()).toContain(`serial: ${ofAgent}`)
   })
 })

@@ -39,15 +39,22 @@ export function encodeKrl(krl: KrlContents): Buffer {
     if (section.serials.length === 0 && section.keyIds.length === 0) continue
     const body = new SshWriter().string(section.ca).string(Buffer.alloc(0))
     if (section.serials.length > 0) {
-      // Sorted, so the same set always encodes to the same bytes (the ETag is their hash).
-      const serials = new SshWriter()
-      for (const serial of [...section.serials].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) serials.uint64(serial)
-      body.byte(KRL_SECTION_CERT_SERIAL_LIST).string(serials.toBuffer())
+      // Sorted, so the same set always encodes to the same bytes (the ETag is their hash). One buffer per list: a
+      // kill switch may revoke thousands of certificates at once.
+      const sorted = [...section.serials].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      const serials = Buffer.allocUnsafe(8 * sorted.length)
+      sorted.forEach((serial, i) => serials.writeBigUInt64BE(serial, 8 * i))
+      body.byte(KRL_SECTION_CERT_SERIAL_LIST).string(serials)
     }
     if (section.keyIds.length > 0) {
-      const ids = new SshWriter()
-      for (const id of [...section.keyIds].sort()) ids.string(id)
-      body.byte(KRL_SECTION_CERT_KEY_ID).string(ids.toBuffer())
+      const encoded = [...section.keyIds].sort().map((id) => Buffer.from(id, 'utf8'))
+      const ids = Buffer.allocUnsafe(encoded.reduce((n, b) => n + 4 + b.length, 0))
+      let at = 0
+      for (const id of encoded) {
+        at = ids.writeUInt32BE(id.length, at)
+        at += id.copy(ids, at)
+      }
+      body.byte(KRL_SECTION_CERT_KEY_ID).string(ids)
     }
     w.byte(KRL_SECTION_CERTIFICATES).string(body.toBuffer())
   }

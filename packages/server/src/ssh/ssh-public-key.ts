@@ -37,29 +37,30 @@ export function parseSshPublicKey(input: unknown, allowed: readonly SshKeyType[]
   // Re-encoding must give back the same text: no alternative encodings of one key.
   if (blob.toString('base64') !== data) throw invalid('public_key is not canonical base64')
   try {
-    readKey(blob, type as SshKeyType)
+    checkKey(blob, type as SshKeyType)
   } catch {
     throw invalid('public_key is not a valid key of its type')
   }
   return describe(type as SshKeyType, blob)
 }
 
-/** The node:crypto key of a blob of the given type (throws on anything malformed). */
-export function readKey(blob: Buffer, type: SshKeyType): KeyObject {
+/** Throws on a blob that is not a well-formed key of the type; for ECDSA also on a point off the curve. */
+function checkKey(blob: Buffer, type: SshKeyType): void {
   const r = new SshReader(blob)
   if (r.text() !== type) throw new RangeError('type mismatch')
   if (type === 'ssh-ed25519') {
     const pk = r.string()
     r.end()
+    // Any 32 bytes are an encoding Ed25519 accepts; a bad one only yields a key nobody holds the secret of.
     if (pk.length !== ED25519_LENGTH) throw new RangeError('bad ed25519 key')
-    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pk.toString('base64url') }, format: 'jwk' })
+    return
   }
   if (r.text() !== 'nistp256') throw new RangeError('bad curve')
   const q = r.string()
   r.end()
   if (q.length !== P256_POINT_LENGTH || q[0] !== 0x04) throw new RangeError('bad point')
   // node:crypto refuses a point that is not on the curve.
-  return createPublicKey({
+  createPublicKey({
     key: { kty: 'EC', crv: 'P-256', x: q.subarray(1, 33).toString('base64url'), y: q.subarray(33).toString('base64url') }, format: 'jwk',
   })
 }

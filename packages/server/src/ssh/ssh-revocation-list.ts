@@ -2,8 +2,9 @@
  * The KRL that hosts install as sshd's `RevokedKeys`: every still-valid user certificate that a revocation covers
  * (its token, task, agent, a grant of its chain, its token's signing key: RevocationState decides, with the same rules
  * as every verifier), user certificates for removed hosts, and host certificates of removed hosts. Kept in memory and
- * updated per revocation event (one indexed query per event), plus a sweep of recently issued certificates that
- * catches an issue racing a revocation on another replica; the bytes are re-encoded only when the set changed.
+ * updated per revocation event (one indexed query per event), and each event's query is repeated on every sweep for a
+ * minute, which catches a certificate that another replica issued while the event was on its way there (its row
+ * committed after the first query). The bytes are re-encoded only when the set changed.
  */
 import { createHash } from 'node:crypto'
 import type { Clock } from '../clock.js'
@@ -39,16 +40,18 @@ export interface KrlSnapshot {
   count: number
 }
 
-// Certificates issued this long before the last sweep are looked at again: covers clock skew between replicas and a
-// transaction that committed late (its issued_at is taken before the commit).
-const SWEEP_OVERLAP_MS = 60_000
+// How long an event's query is repeated: longer than any replica takes to learn of an event (the feed's backstop poll
+// is at most 60 s) plus the issuing transaction's commit.
+const RECHECK_WINDOW_MS = 90_000
 
 export class SshRevocationList {
   private readonly revoked = new Map<string, Revoked>()
   private version = 0
   private snapshot: KrlSnapshot | undefined
   private work: Promise<void> = Promise.resolve()
-  private lastSweepMs = 0
+  private recent: Array<{ kind: string; value: string; seenMs: number }> = []
+  /** Removed hosts by when this replica first saw them removed; each is queried during the recheck window only. */
+  private readonly removedSeen = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly deps: SshRevocationListDeps) {}
@@ -60,11 +63,14 @@ export class SshRevocationList {
         for (const { event } of events) {
           const value = event.jti ?? event.task_id ?? event.agent_id ?? event.kid
           if (value === undefined) continue
+          this.recent.push({ kind: event.kind, value, seenMs: this.deps.clock.nowMs() })
           this.consider(await this.deps.certificates.liveCandidates(event.kind, value, this.deps.clock.nowMs()))
         }
       })
     })
-    await this.sweep(0)
+    // At start, every live certificate against what is revoked now (bounded: certificates live 15 minutes at most).
+    await this.enqueue(async () => { this.consider(await this.deps.certificates.liveIssuedSince(0, this.deps.clock.nowMs())) })
+    await this.sweep()
     this.timer = setInterval(() => { void this.sweep() }, sweepIntervalMs)
     this.timer.unref()
   }
@@ -74,16 +80,19 @@ export class SshRevocationList {
   }
 
   /**
-   * Rechecks live certificates issued since the last sweep (all of them when `sinceMs` is 0) and those of removed
-   * hosts. Also the call after a host is removed.
+   * Repeats the queries of recent revocation events and adds the certificates of recently removed hosts. Its cost
+   * follows the revocations and removals of the last 90 s, never the issuance rate.
    */
-  sweep(sinceMs = Math.max(0, this.lastSweepMs - SWEEP_OVERLAP_MS)): Promise<void> {
+  sweep(): Promise<void> {
     return this.enqueue(async () => {
       const now = this.deps.clock.nowMs()
-      this.consider(await this.deps.certificates.liveIssuedSince(sinceMs, now))
-      const removed = this.deps.hosts.removedNames()
+      this.recent = this.recent.filter((r) => r.seenMs + RECHECK_WINDOW_MS > now)
+      for (const { kind, value } of this.recent) this.consider(await this.deps.certificates.liveCandidates(kind, value, now))
+      for (const name of this.deps.hosts.removedNames()) if (!this.removedSeen.has(name)) this.removedSeen.set(name, now)
+      // A removed host gets no new certificate (HOST_NOT_FOUND, on other replicas within their registry refresh), so
+      // its certificates are collected for a while after its removal and then stay in the set until they expire.
+      const removed = [...this.removedSeen].filter(([, seen]) => seen + RECHECK_WINDOW_MS > now).map(([name]) => name)
       if (removed.length > 0) this.add(await this.deps.certificates.liveForHosts(removed, now))
-      this.lastSweepMs = now
     })
   }
 

@@ -1,10 +1,10 @@
 /** HTTP adapter of the SSH endpoints: `GET /ssh/ca`, `POST /ssh/certificates`, `POST /ssh/host-certificate`, `GET /ssh/krl`. */
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { WritError } from '@writ/sdk'
 import { problemResponse, toWritError } from '../errors/error-responses.js'
 import { readJson } from '../http/read-json.js'
 import type { Logger } from '../logger.js'
+import type { RateLimits } from '../rate-limits/rate-limits.js'
 import type { ApiTokenVerifier } from '../resource-servers/verify-api-token.js'
 import type { SshHostDirectory } from './host-directory.js'
 import { activeHost, issueHostCertificate, type IssueHostCertificateDeps } from './issue-host-certificate.js'
@@ -20,6 +20,8 @@ export interface SshRoutesDeps {
   krl: Pick<SshRevocationList, 'current'>
   verifyApiToken: ApiTokenVerifier
   logger: Logger
+  rateLimits: Pick<RateLimits, 'admitAddress'>
+  remoteAddress: (c: Context) => string | undefined
 }
 
 // A public key line is under 1 KiB; the body carries nothing else.
@@ -28,7 +30,6 @@ const NO_STORE = { 'cache-control': 'no-store' }
 
 export function sshRoutes(deps: SshRoutesDeps): Hono {
   const app = new Hono()
-  const limit = bodyLimit({ maxSize: BODY_LIMIT, onError: () => { throw new WritError('REQUEST_TOO_LARGE', `the body exceeds ${BODY_LIMIT} bytes`) } })
   const fail = (c: Context, error: unknown) => problemResponse(c, toWritError(error, deps.logger))
 
   app.get('/ssh/ca', (c) => c.json({
@@ -36,9 +37,11 @@ export function sshRoutes(deps: SshRoutesDeps): Hono {
     host_ca: `${deps.cas.host.publicKey.line} writ-host-ca`,
   }))
 
-  app.post('/ssh/certificates', limit, async (c) => {
+  app.post('/ssh/certificates', async (c) => {
     try {
-      const body = await readJson(c)
+      // DOS-01: the address's bucket before the body is read or any signature checked, as at the token endpoint.
+      deps.rateLimits.admitAddress(deps.remoteAddress(c))
+      const body = await readJson(c, BODY_LIMIT)
       const issued = await issueUserCertificate({
         authorization: c.req.header('authorization'), dpopProof: c.req.header('dpop'), method: c.req.method,
       }, body, { ...deps.user, ca: deps.cas.user })
@@ -48,10 +51,10 @@ export function sshRoutes(deps: SshRoutesDeps): Hono {
     }
   })
 
-  app.post('/ssh/host-certificate', limit, async (c) => {
+  app.post('/ssh/host-certificate', async (c) => {
     try {
       const hostId = await callingHost(c, deps)
-      const body = await readJson(c)
+      const body = await readJson(c, BODY_LIMIT)
       return c.json(await issueHostCertificate(hostId, body, { ...deps.host, ca: deps.cas.host }), 200, NO_STORE)
     } catch (error) {
       return fail(c, error)

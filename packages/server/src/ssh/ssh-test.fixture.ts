@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CLIENT_ASSERTION_TYPE, TOKEN_TYPES, signClientAssertion, type CapabilityClaims } from '@writ/sdk'
@@ -29,14 +29,19 @@ export interface SshTestApp {
   addHost(name: string): Promise<TestHost>
   removeHost(name: string): Promise<void>
   /** A capability token as the mint writes it for ssh.login (or any action) on `host:<name>`. */
-  capability(options?: Partial<{ action: string; resource: string; aud: string; parameters: Record<string, unknown>; lifetime: number; cnf: { jkt: string }; task: string; iat: number }>): Promise<{ token: string; claims: CapabilityClaims }>
+  capability(options?: Partial<{ action: string; resource: string; aud: string; parameters: Record<string, unknown>; lifetime: number; cnf: { jkt: string }; task: string; iat: number; parent: string }>): Promise<{ token: string; claims: CapabilityClaims }>
   exchange(token: string, publicKey: string, headers?: Record<string, string>): Promise<Response>
   close(): Promise<void>
 }
 
-export async function createSshTestApp(options: { startMs?: number; config?: Parameters<typeof createTestApp>[0]['config'] } = {}): Promise<SshTestApp> {
-  const t = await createTestApp({ ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}) })
-  const agent = await t.register(exampleDocument('sre-responder'))
+type TestAppOptions = NonNullable<Parameters<typeof createTestApp>[0]>
+
+/** `agent`: a replica on the same storage uses the agent the first one registered. */
+export async function createSshTestApp(options: { startMs?: number; config?: TestAppOptions['config']; storage?: TestAppOptions['storage']; agent?: TestAgent } = {}): Promise<SshTestApp> {
+  const t = await createTestApp({
+    ...(options.startMs ? { startMs: options.startMs } : {}), ...(options.config ? { config: options.config } : {}), ...(options.storage ? { storage: options.storage } : {}),
+  })
+  const agent = options.agent ?? await t.register(exampleDocument('sre-responder'))
   const dir = mkdtempSync(join(tmpdir(), 'writ-ssh-'))
   return {
     t, agent, dir,
@@ -73,6 +78,7 @@ export async function createSshTestApp(options: { startMs?: number; config?: Par
         authorization_details: [{ type: 'writ_action', action: o.action ?? 'ssh.login', resource, parameters: o.parameters ?? { principals: ['deploy'], extensions: ['permit-pty'] } }],
         task: { id: o.task ?? 'T-ssh' },
         ...(o.cnf ? { cnf: o.cnf } : {}),
+        ...(o.parent ? { parent: o.parent, sub: 'alice@example.com', act: { sub: agent.agent.id } } : {}),
       }
       const signed = t.app.keys.sign(TOKEN_TYPES.capability, claims as unknown as Record<string, unknown>)
       return { token: await signed.jws, claims }
@@ -82,7 +88,10 @@ export async function createSshTestApp(options: { startMs?: number; config?: Par
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ public_key: publicKey }),
       }))
     },
-    close: () => t.close(),
+    async close() {
+      await t.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
 }
 
@@ -96,7 +105,8 @@ export function newSshKey(): { privateKey: KeyObject; line: string } {
 export function readCertificate(dir: string, line: string): Record<string, string | string[]> {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}-cert.pub`)
   writeFileSync(file, `${line}\n`)
-  const text = execFileSync('ssh-keygen', ['-L', '-f', file]).toString()
+  // ssh-keygen prints validity in local time: UTC, whatever the machine's zone.
+  const text = execFileSync('ssh-keygen', ['-L', '-f', file], { env: { ...process.env, TZ: 'UTC' } }).toString()
   const fields: Record<string, string | string[]> = {}
   let list: string[] | undefined
   for (const raw of text.split('\n').slice(1)) {

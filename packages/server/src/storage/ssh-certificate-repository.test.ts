@@ -21,22 +21,21 @@ function contract(name: string, open: () => Promise<{ storage: Storage; close():
     beforeAll(async () => { s = await open() })
     afterAll(() => s.close())
 
-    it('spends a jti once: a second certificate for it is not inserted, in one statement or across transactions', async () => {
-      const first = await s.storage.transaction((tx) => tx.sshCertificates.insertUser([row('11'), row('12', { jti: 'jti-shared' })]))
-      expect([...first].sort()).toEqual(['jti-11', 'jti-shared'])
-      const results = await Promise.all([row('13', { jti: 'jti-race' }), row('14', { jti: 'jti-race' }), row('15', { jti: 'jti-shared' })]
-        .map((r) => s.storage.transaction((tx) => tx.sshCertificates.insertUser([r]))))
-      expect(results.map((set) => set.size)).toEqual([1, 0, 0])
-      expect(await s.storage.sshCertificates.find('14')).toBeUndefined()
+    it('never records two certificates for one jti (the permanent guard behind the replay store\'s spend)', async () => {
+      await s.storage.transaction((tx) => tx.sshCertificates.insert([row('11'), row('12', { jti: 'jti-shared' })]))
+      await expect(s.storage.transaction((tx) => tx.sshCertificates.insert([row('13'), row('15', { jti: 'jti-shared' })]))).rejects.toThrow()
+      // The whole batch rolled back.
+      expect(await s.storage.sshCertificates.find('13')).toBeUndefined()
+      expect(await s.storage.sshCertificates.find('12')).toBeDefined()
     })
 
     it('finds the live candidates of each revocation kind and prunes expired rows', async () => {
-      await s.storage.sshCertificates.insertUser([
+      await s.storage.sshCertificates.insert([
         row('21', { task_id: 'T-21' }), row('22', { parent: 'grant-22' }), row('23', { kid: 'kid-23' }),
         row('24', { agent_id: 'agent-24', subject: 'agent-24' }), row('25', { act: JSON.stringify({ sub: 'agent-25' }) }),
         row('26', { task_id: 'T-21', valid_before: NOW - 1 }),
       ])
-      await s.storage.sshCertificates.insertHost(row('27', { kind: 'host', jti: null, host_name: 'db-1' }))
+      await s.storage.sshCertificates.insert([row('27', { kind: 'host', jti: null, host_name: 'db-1' })])
       const serials = async (kind: string, value: string) => (await s.storage.sshCertificates.liveCandidates(kind, value, NOW)).map((r) => r.serial)
       expect(await serials('token', 'jti-11')).toEqual(['11'])
       expect(await serials('task', 'T-21')).toEqual(['21'])

@@ -8,19 +8,11 @@ export class SshCertificateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
-   * Inserts user certificates and returns the jtis that were new; a row whose jti was spent before is not inserted.
-   * INVARIANT: the unique jti makes exactly one of any number of concurrent exchanges of one token win, across replicas.
+   * Records issued certificates, in the issuing transaction. The token's jti was spent in the same transaction (the
+   * replay store, write-issuances.ts); the unique jti here is a second, permanent guard: a duplicate fails the batch.
    */
-  async insertUser(rows: readonly SshCertificateRow[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set()
-    const inserted = await this.db.insertInto('ssh_certificates').values([...rows])
-      .onConflict((oc) => oc.column('jti').doNothing())
-      .returning('jti').execute()
-    return new Set(inserted.map((r) => r.jti as string))
-  }
-
-  async insertHost(row: SshCertificateRow): Promise<void> {
-    await this.db.insertInto('ssh_certificates').values(row).execute()
+  async insert(rows: readonly SshCertificateRow[]): Promise<void> {
+    if (rows.length > 0) await this.db.insertInto('ssh_certificates').values([...rows]).execute()
   }
 
   /** Live certificates (`valid_before` after `nowMs`) that a revocation of `kind`/`value` may cover; the caller decides. */

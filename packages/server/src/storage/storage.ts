@@ -38,6 +38,7 @@ export interface IssuanceRepositories {
   audit: Pick<AuditRepository, 'append'>
   grants: Pick<GrantRepository, 'live' | 'insert'>
   revocations: Pick<RevocationRepository, 'revokedTasks'>
+  sshCertificates: Pick<SshCertificateRepository, 'insert'>
 }
 
 export interface Storage extends Repositories {

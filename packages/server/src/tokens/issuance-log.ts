@@ -9,23 +9,22 @@ import { writeIssuances, type IssuanceEntry, type IssuanceOutcome } from './writ
 
 export type { IssuanceEntry, IssuanceOutcome } from './write-issuances.js'
 
-interface Pending<E, O> {
-  entry: E
-  resolve: (outcome: O) => void
+interface Pending {
+  entry: IssuanceEntry
+  resolve: (outcome: IssuanceOutcome) => void
   reject: (error: unknown) => void
 }
 
 /** Makes one batch durable in one transaction and returns each entry's outcome, in order; rejects if nothing committed. */
-export type BatchWriter<E = IssuanceEntry, O = IssuanceOutcome> = (entries: E[], nowMs: number) => Promise<O[]>
+export type BatchWriter = (entries: IssuanceEntry[], nowMs: number) => Promise<IssuanceOutcome[]>
 
 /** The batch written on this thread, in a transaction of `storage` (PostgreSQL, SQLite `:memory:`, tests). */
 export function transactionWriter(storage: Storage): BatchWriter {
   return (entries, nowMs) => storage.transaction((tx) => writeIssuances(tx, entries, nowMs))
 }
 
-/** Generic over what a batch holds: the SSH certificate endpoint groups its commits with the same class (ssh/). */
-export class IssuanceLog<E = IssuanceEntry, O = IssuanceOutcome> {
-  private queue: Pending<E, O>[] = []
+export class IssuanceLog {
+  private queue: Pending[] = []
   private scheduled = false
   private inFlight = 0
 
@@ -35,11 +34,11 @@ export class IssuanceLog<E = IssuanceEntry, O = IssuanceOutcome> {
    * The writer commits them in order (one SQLite connection; PostgreSQL serialises them on the audit head row).
    */
   constructor(
-    private readonly writer: BatchWriter<E, O>, private readonly clock: Clock, private readonly maxBatch: number, private readonly maxInFlight = 1,
+    private readonly writer: BatchWriter, private readonly clock: Clock, private readonly maxBatch: number, private readonly maxInFlight = 1,
   ) {}
 
   /** Resolves once the outcome and its audit record are committed; rejects (AUDIT_UNAVAILABLE) if they are not. */
-  commit(entry: E): Promise<O> {
+  commit(entry: IssuanceEntry): Promise<IssuanceOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject })
       if (!this.scheduled) {
@@ -63,7 +62,7 @@ export class IssuanceLog<E = IssuanceEntry, O = IssuanceOutcome> {
       const batch = this.queue.splice(0, this.maxBatch)
       this.inFlight++
       this.writer(batch.map((p) => p.entry), this.clock.nowMs()).then(
-        (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i] as O)),
+        (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i] as IssuanceOutcome)),
         (cause: unknown) => {
           // Fail closed: without a committed audit record nothing leaves the server.
           const error = new WritError('AUDIT_UNAVAILABLE', 'the audit log cannot be written; nothing was issued', { cause })
