@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@writ/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)),
+      '@writ/host': fileURLToPath(new URL('./packages/host/src/index.ts', import.meta.url)),
       '@writ/server': fileURLToPath(new URL('./packages/server/src/index.ts', import.meta.url)),
     },
   },

@@ -8,6 +8,7 @@ import { registerAuditCommands } from './audit-commands.js'
 import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
+import { registerHostSideCommands } from './host-side-commands.js'
 import { registerKeysCommands } from './keys-commands.js'
 import { registerTrustCommands } from './trust-commands.js'
 import { registerLoginCommands } from './login-commands.js'
@@ -18,6 +19,8 @@ import { registerPolicyCommands } from './policy-commands.js'
 import { EXIT_USAGE, reportError } from './report-error.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerStatusCommand } from './status-command.js'
+import { registerSudoCommands } from './sudo-commands.js'
+import { registerSshCommands } from './ssh-commands.js'
 import { registerTokenCommands } from './token-commands.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -54,6 +57,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerLoginCommands(program, ctx)
   registerDbCommands(program, ctx)
   registerDemoCommand(program, ctx)
+  // Last: `writ host` may already exist (the control plane's host commands); these join it.
+  registerHostSideCommands(program, ctx)
+  registerSudoCommands(program, ctx)
+  registerSshCommands(program, ctx)
   return program
 }
 

@@ -42,6 +42,10 @@ import { Revocations } from './revocation/revocations.js'
 import { withdrawRevokedKeys } from './revocation/withdraw-revoked-keys.js'
 import { HostDirectory } from './hosts/host-directory.js'
 import { hostAuthenticator, type HostAuthenticator } from './hosts/authenticate-host.js'
+import { sshHostDirectory, type SshHostDirectory } from './ssh/host-directory.js'
+import { openSshCertificateAuthorities, type SshCertificateAuthorities } from './ssh/ssh-certificate-authorities.js'
+import { SshRevocationList } from './ssh/ssh-revocation-list.js'
+import { sshRoutes } from './ssh/ssh-routes.js'
 
 export interface AppOptions {
   config: Config
@@ -60,6 +64,8 @@ export interface AppOptions {
   humanTokens?: HumanTokenVerifier
   /** Overrides for tests: checks the revocation stream's bearer token (by default Writ's API tokens, resource-servers/). */
   authorizeStream?: AuthorizeStream
+  /** Overrides for tests: the enrolled hosts as the SSH endpoints see them. */
+  sshHosts?: SshHostDirectory
 }
 
 export interface App {
@@ -94,6 +100,10 @@ export interface App {
   revocationStreams: RevocationStreams
   /** PostgreSQL: the LISTEN connection that hears other replicas' revocations. */
   revocationListener: PostgresRevocationListener | undefined
+  /** Writ's SSH user and host CAs (ssh/). */
+  sshCas: SshCertificateAuthorities
+  /** The KRL hosts install as sshd's RevokedKeys. */
+  sshRevocationList: SshRevocationList
   /** Stop taking requests' work, commit what is queued, close storage. */
   close(): Promise<void>
 }
@@ -188,6 +198,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     : undefined
   const revocationPoll = setInterval(() => { void revocationFeed.catchUp() }, config.revocation.pollIntervalMs)
   revocationPoll.unref()
+  // SSH: two CAs kept beside the signing keys; certificates group-committed like tokens; a KRL kept current by the feed.
+  const sshCas = openSshCertificateAuthorities({
+    file: dataDir && join(dataDir, 'keys', 'ssh-ca.json'), encryptionKey: config.keys.encryptionKey, nowMs: clock.nowMs(),
+  })
+  const sshHosts = options.sshHosts ?? sshHostDirectory(hosts)
+  const sshRevocationList = new SshRevocationList({
+    certificates: storage.sshCertificates, revocationState, feed: revocationFeed, hosts: sshHosts, cas: sshCas, clock, logger,
+  })
+  await sshRevocationList.start(config.ssh.krlSweepIntervalMs)
   const verifyGrant = grantVerifier({ keys, grants: storage.grants, clock, issuer, leewaySeconds: config.tokens.leewaySeconds })
 
   const publicApp = publicRoutes({
@@ -223,6 +242,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
       remoteAddress: options.remoteAddress ?? (() => undefined), authenticate: authenticateHost,
     },
   })
+  publicApp.route('/', sshRoutes({
+    cas: sshCas, hosts: sshHosts, krl: sshRevocationList, verifyApiToken, logger, rateLimits,
+    remoteAddress: options.remoteAddress ?? (() => undefined),
+    user: {
+      signature: ownSignature, revocationState, clock, issuer, leewaySeconds: config.tokens.leewaySeconds,
+      dpop: {
+        maxAgeSeconds: config.tokens.dpopProofMaxAgeSeconds,
+        endpoints: [...new Set([`${issuer}/ssh/certificates`, `${config.server.publicUrl ?? issuer}/ssh/certificates`])],
+      },
+      hosts: sshHosts, log, settings: config.ssh,
+    },
+    host: { hosts: sshHosts, storage, clock, settings: config.ssh },
+  }))
   const adminApp = adminRoutes({ storage, clock, keys, cache, logger, policy: active, forbidOwnerApproval: oversightSettings.forbidOwnerApproval,
     selfCheck, publicUrl: config.server.publicUrl ?? issuer,
     mandates: { storage, keys, clock, issuer, settings: config.delegation, revocations }, trust, revocations,
@@ -237,6 +269,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       maintenance.prune(clock.nowMs())
       // Revocation events are few (one per revocation); their prune is one short statement on this connection.
       storage.revocations.pruneEvents(clock.nowMs(), 1_000).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
+      storage.sshCertificates.pruneExpired(clock.nowMs(), 1_000).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
     } else {
       storage.prune(clock.nowMs()).catch((error: unknown) => logger.warn('prune failed', { error: String(error) }))
     }
@@ -254,9 +287,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   return {
     publicApp, adminApp, storage, keys, policy: active, selfCheck, issuer, bootstrapCredential, rateLimits, verifyApiToken, resourceServers,
     hosts, authenticateHost,
-    revocations, revocationState, revocationFeed, revocationStreams, revocationListener,
+    revocations, revocationState, revocationFeed, revocationStreams, revocationListener, sshCas, sshRevocationList,
     async close() {
       ready = false
+      sshRevocationList.stop()
       clearInterval(revocationPoll)
       revocationStreams.close()
       await revocationListener?.close()

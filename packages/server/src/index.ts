@@ -32,3 +32,5 @@ export type { PolicyProblem, PolicySummary, PolicyValidation } from './policy/ce
 export type { AuthorizationRequest, Decision } from './policy/policy-engine.js'
 export type { GrantView } from './delegation/grant-routes.js'
 export type { RevocationView } from './revocation/revocation-routes.js'
+export { encodeOpenSshPrivateKey } from './ssh/openssh-private-key.js'
+export { ed25519PublicKey } from './ssh/ssh-public-key.js'

@@ -43,13 +43,14 @@ export interface TestApp {
 export async function createTestApp(options: {
   config?: ConfigInput; storage?: Storage; remoteAddress?: AppOptions['remoteAddress']; humanTokens?: AppOptions['humanTokens']
   authorizeStream?: AppOptions['authorizeStream']
+  sshHosts?: AppOptions['sshHosts']
   /** The fake clock's start; a real outside issuer (oidc-provider) stamps its tokens with the real time. */
   startMs?: number
 } = {}): Promise<TestApp> {
   const clock = fixedClock(options.startMs ?? START_MS)
   const config = loadConfig({ flags: (options.config ?? {}) as Record<string, unknown> })
   const storage = options.storage ?? await openStorage({ driver: 'sqlite', sqlitePath: ':memory:' })
-  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}), ...(options.humanTokens ? { humanTokens: options.humanTokens } : {}), ...(options.authorizeStream ? { authorizeStream: options.authorizeStream } : {}) })
+  const app = await buildApp({ config, clock, logger: createLogger('silent', clock), issuer: ISSUER, ephemeral: true, storage, ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}), ...(options.humanTokens ? { humanTokens: options.humanTokens } : {}), ...(options.authorizeStream ? { authorizeStream: options.authorizeStream } : {}), ...(options.sshHosts ? { sshHosts: options.sshHosts } : {}) })
   const adminToken = app.bootstrapCredential as string
 
   const admin = (method: string, path: string, body?: unknown) => Promise.resolve(app.adminApp.request(path, {

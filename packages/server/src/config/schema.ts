@@ -173,6 +173,16 @@ export const configSchema = z.strictObject({
     pollIntervalMs: z.number().int().min(100).max(60_000).default(2_000)
       .describe('How often a replica reads new revocation events from storage as a backstop to LISTEN/NOTIFY (and to another process on the same SQLite file).'),
   }).prefault({}),
+  ssh: z.strictObject({
+    certificateTtlSeconds: z.number().int().min(60).max(900).default(300)
+      .describe('Default lifetime of an SSH user certificate (never past its capability token\'s `exp`); sshd enforces no maximum itself.'),
+    maxCertificateTtlSeconds: z.number().int().min(60).max(900).default(900)
+      .describe('Longest SSH user certificate lifetime (at most 15 minutes).'),
+    hostCertificateTtlSeconds: z.number().int().min(3_600).max(366 * 86_400).default(30 * 86_400)
+      .describe('Lifetime of an SSH host certificate; the host renews it through `POST /ssh/host-certificate`.'),
+    krlSweepIntervalMs: z.number().int().min(100).max(60_000).default(2_000)
+      .describe('How often the KRL rechecks recently issued certificates (an issue racing a revocation on another replica) and removed hosts.'),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   }).prefault({}),

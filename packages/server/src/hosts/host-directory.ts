@@ -45,6 +45,11 @@ export class HostDirectory {
     return this.snapshot.byName.get(name)
   }
 
+  /** Names of removed hosts (never reused): the SSH KRL names their certificates (ssh/ssh-revocation-list.ts). */
+  removedNames(): string[] {
+    return [...this.snapshot.byName.values()].filter((h) => h.status === 'removed').map((h) => h.name)
+  }
+
   /** The active host of this name, or undefined. */
   active(name: string): Host | undefined {
     const host = this.snapshot.byName.get(name)

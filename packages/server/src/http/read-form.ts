@@ -8,12 +8,7 @@ export async function readForm(c: Context, maxBytes: number): Promise<Map<string
   if (type !== 'application/x-www-form-urlencoded') {
     throw new WritError('CONTENT_TYPE_UNSUPPORTED', 'the body must be application/x-www-form-urlencoded')
   }
-  const declared = Number(c.req.header('content-length') ?? 0)
-  if (declared > maxBytes) throw tooLarge(maxBytes)
-  // Served by Node, the body is read straight from the socket's stream: the token endpoint is the hot path, and
-  // asking Hono for the web Request would build an undici Request, an AbortSignal and a ReadableStream per call.
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  const body = incoming === undefined ? await readWeb(c.req.raw, maxBytes) : await readNode(incoming, maxBytes)
+  const body = await readBody(c, maxBytes)
   const params = new URLSearchParams(body)
   const fields = new Map<string, string>()
   for (const [name, value] of params) {
@@ -22,6 +17,16 @@ export async function readForm(c: Context, maxBytes: number): Promise<Map<string
     fields.set(name, value)
   }
   return fields
+}
+
+/** The body as text, refused past `maxBytes` before it is buffered (also the SSH endpoints' JSON, http/read-json.ts). */
+export async function readBody(c: Context, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? 0)
+  if (declared > maxBytes) throw tooLarge(maxBytes)
+  // Served by Node, the body is read straight from the socket's stream: the token endpoint is the hot path, and
+  // asking Hono for the web Request would build an undici Request, an AbortSignal and a ReadableStream per call.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  return incoming === undefined ? readWeb(c.req.raw, maxBytes) : readNode(incoming, maxBytes)
 }
 
 function readNode(incoming: IncomingMessage, maxBytes: number): Promise<string> {

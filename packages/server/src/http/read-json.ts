@@ -1,11 +1,16 @@
 /** Reads a JSON body (size-capped by the route's body limit), refusing wrong content types and deep nesting. */
 import type { Context } from 'hono'
 import { SIZE_LIMITS, WritError } from '@writ/sdk'
+import { readBody } from './read-form.js'
 
-export async function readJson(c: Context): Promise<unknown> {
+/**
+ * With `maxBytes` the body is read straight from Node's stream and capped there (a hot path: POST /ssh/certificates);
+ * without it through Hono, under the route's body limit.
+ */
+export async function readJson(c: Context, maxBytes?: number): Promise<unknown> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
   if (type !== 'application/json') throw new WritError('CONTENT_TYPE_UNSUPPORTED', 'the body must be application/json')
-  const text = await c.req.text()
+  const text = maxBytes === undefined ? await c.req.text() : await readBody(c, maxBytes)
   let value: unknown
   try {
     value = JSON.parse(text)

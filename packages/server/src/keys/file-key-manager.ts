@@ -151,16 +151,17 @@ export class FileKeyManager implements KeyManager {
   }
 }
 
-interface Sealed { alg: 'A256GCM'; iv: string; tag: string; ciphertext: string }
+export interface Sealed { alg: 'A256GCM'; iv: string; tag: string; ciphertext: string }
 
-function encrypt(kek: Buffer, plaintext: string): Sealed {
+/** AES-256-GCM under the KEK (also the SSH CA file, ssh/ssh-certificate-authorities.ts). */
+export function encrypt(kek: Buffer, plaintext: string): Sealed {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', kek, iv)
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
   return { alg: 'A256GCM', iv: iv.toString('base64url'), tag: cipher.getAuthTag().toString('base64url'), ciphertext: ciphertext.toString('base64url') }
 }
 
-function decrypt(kek: Buffer, sealed: Sealed): string {
+export function decrypt(kek: Buffer, sealed: Sealed): string {
   try {
     const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(sealed.iv, 'base64url'))
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64url'))
@@ -170,7 +171,7 @@ function decrypt(kek: Buffer, sealed: Sealed): string {
   }
 }
 
-function decodeKek(value: string): Buffer {
+export function decodeKek(value: string): Buffer {
   const kek = Buffer.from(value, 'base64')
   if (kek.length !== 32) throw new WritError('CONFIG_INVALID', 'keys.encryptionKey must be base64 of exactly 32 bytes')
   return kek

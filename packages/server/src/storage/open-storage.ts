@@ -78,6 +78,7 @@ function buildStorage(db: Kysely<Database>, driver: Driver): Storage {
     async prune(nowMs: number) {
       while ((await base.tokens.pruneAssertions(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
       while ((await base.revocations.pruneEvents(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
+      while ((await base.sshCertificates.pruneExpired(nowMs, PRUNE_CHUNK)) === PRUNE_CHUNK);
     },
     close: () => db.destroy(),
   }

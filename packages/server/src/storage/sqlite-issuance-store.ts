@@ -23,6 +23,10 @@ const COLUMNS = {
     'jti', 'parent_jti', 'root_jti', 'ancestors', 'subject', 'human_groups', 'may_act', 'chain', 'depth', 'details', 'task', 'kind',
     'created_by', 'created_at', 'expires_at', 'revoked_at', 'revoked_by',
   ],
+  sshCertificates: [
+    'serial', 'kind', 'key_id', 'jti', 'host_name', 'iss', 'agent_id', 'subject', 'task_id', 'parent', 'act', 'kid', 'token_iat',
+    'principals', 'public_key_fingerprint', 'valid_after', 'valid_before', 'issued_at',
+  ],
 } as const
 
 const insertSql = (table: string, columns: readonly string[]): string =>
@@ -83,6 +87,11 @@ export class SqliteIssuanceStore {
           return found
         },
       },
+      sshCertificates: {
+        async insert(rows) {
+          for (const row of rows) s.insertSshCertificate.run(row)
+        },
+      },
       audit: {
         async append(events: readonly AuditEvent[], timeMs: number): Promise<AuditRecord[]> {
           if (events.length === 0) return []
@@ -125,6 +134,7 @@ function prepare(db: BetterSqlite3.Database) {
     insertApproval: db.prepare(insertSql('approvals', COLUMNS.approvals)),
     grantLive: db.prepare('select "jti" from "grants" where "jti" = ? and "revoked_at" is null'),
     insertGrant: db.prepare(insertSql('grants', COLUMNS.grants)),
+    insertSshCertificate: db.prepare(insertSql('ssh_certificates', COLUMNS.sshCertificates)),
     taskRevoked: db.prepare(`select 1 from "revocations" where "kind" = 'task' and "target" = ? limit 1`),
     auditHead: db.prepare('select "seq", "hash" from "audit_head" where "id" = 1'),
     appendAudit: db.prepare('insert into "audit_events" ("seq", "time", "type", "record", "prev_hash", "hash") values (?, ?, ?, ?, ?, ?)'),

@@ -11,6 +11,7 @@ import { GrantRepository } from './grant-repository.js'
 import { ResourceServerRepository } from './resource-server-repository.js'
 import { RevocationRepository } from './revocation-repository.js'
 import { HostRepository } from './host-repository.js'
+import { SshCertificateRepository } from './ssh-certificate-repository.js'
 
 export type Driver = 'sqlite' | 'postgres'
 
@@ -26,6 +27,7 @@ export interface Repositories {
   resourceServers: ResourceServerRepository
   revocations: RevocationRepository
   hosts: HostRepository
+  sshCertificates: SshCertificateRepository
 }
 
 /** What the token endpoint's group commit writes (tokens/write-issuances.ts), and nothing more. */
@@ -36,6 +38,7 @@ export interface IssuanceRepositories {
   audit: Pick<AuditRepository, 'append'>
   grants: Pick<GrantRepository, 'live' | 'insert'>
   revocations: Pick<RevocationRepository, 'revokedTasks'>
+  sshCertificates: Pick<SshCertificateRepository, 'insert'>
 }
 
 export interface Storage extends Repositories {
@@ -60,5 +63,6 @@ export function repositories(db: Kysely<Database>, driver: Driver): Repositories
     resourceServers: new ResourceServerRepository(db),
     revocations: new RevocationRepository(db, driver),
     hosts: new HostRepository(db),
+    sshCertificates: new SshCertificateRepository(db),
   }
 }

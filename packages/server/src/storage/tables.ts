@@ -215,6 +215,29 @@ export interface HostActionReportsTable {
   received_at: number
 }
 
+/** An SSH certificate Writ issued (ssh/); times in epoch ms, `serial` a uint64 in decimal. */
+export interface SshCertificatesTable {
+  serial: string
+  kind: string
+  key_id: string
+  jti: string | null
+  host_name: string
+  iss: string | null
+  agent_id: string | null
+  subject: string | null
+  task_id: string | null
+  parent: string | null
+  /** JSON `act` claim of the token, or null. */
+  act: string | null
+  kid: string | null
+  token_iat: number | null
+  principals: string
+  public_key_fingerprint: string
+  valid_after: number
+  valid_before: number
+  issued_at: number
+}
+
 export interface Database {
   agents: AgentsTable
   agent_versions: AgentVersionsTable
@@ -235,4 +258,5 @@ export interface Database {
   host_versions: HostVersionsTable
   host_join_tokens: HostJoinTokensTable
   host_action_reports: HostActionReportsTable
+  ssh_certificates: SshCertificatesTable
 }

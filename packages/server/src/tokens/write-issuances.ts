@@ -8,6 +8,7 @@ import type { Grant } from '../delegation/grant.js'
 import type { Approval } from '../oversight/approval.js'
 import type { IssuanceRepositories } from '../storage/storage.js'
 import type { IssuedTokenRow } from '../storage/token-repository.js'
+import type { SshCertificateRow } from '../storage/ssh-certificate-repository.js'
 
 export interface IssuanceEntry {
   /** The authenticated assertion to consume (single use), if the request got that far. */
@@ -27,6 +28,11 @@ export interface IssuanceEntry {
   delegation?: { grants: string[]; agents: string[] }
   /** A delegation grant to store if every check passes (a grant issued at the token endpoint). */
   grant?: Grant
+  /**
+   * An SSH user certificate to record (ssh/issue-user-certificate.ts); `assertion` then spends its token's jti, so a
+   * capability token buys one certificate, and its task must not be revoked.
+   */
+  sshCertificate?: SshCertificateRow
   /** Audit record of the outcome as decided before commit (issue, hold or denial); a pending poll records none. */
   audit?: AuditEvent
 }
@@ -56,6 +62,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
   // a revocation that committed first (on any replica) wins.
   const revokedTasks = await tx.revocations.revokedTasks([...new Set(entries.flatMap(taskOf))])
   const tokens: IssuedTokenRow[] = []
+  const certificates: SshCertificateRow[] = []
   const events: AuditEvent[] = []
   const outcomes: IssuanceOutcome[] = []
   for (const entry of entries) {
@@ -70,6 +77,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
       if (entry.hold) await tx.approvals.insert(entry.hold)
       if (entry.grant) await tx.grants.insert(entry.grant)
       if (entry.token) tokens.push(entry.token)
+      if (entry.sshCertificate) certificates.push(entry.sshCertificate)
       if (entry.audit) events.push(entry.audit)
     } else if (entry.audit) {
       events.push(denial(entry.audit, outcome))
@@ -77,6 +85,7 @@ export async function writeIssuances(tx: IssuanceRepositories, entries: readonly
     outcomes.push(outcome)
   }
   await tx.tokens.recordIssued(tokens)
+  if (certificates.length > 0) await tx.sshCertificates.insert(certificates)
   await tx.audit.append(events, now)
   return outcomes
 }
@@ -106,13 +115,14 @@ function taskOf(entry: IssuanceEntry): string[] {
   if (entry.token) ids.push(entry.token.task_id)
   if (entry.hold) ids.push(entry.hold.request.task.id)
   if (entry.grant) ids.push(entry.grant.task.id)
+  if (entry.sshCertificate?.task_id) ids.push(entry.sshCertificate.task_id)
   return ids
 }
 
 /** The decision made before commit is overturned: record the denial and why, and never the token id as issued. */
 function denial(event: AuditEvent, outcome: Exclude<IssuanceOutcome, 'committed'>): AuditEvent {
   const { token: _token, ...rest } = event
-  const type = event.type.startsWith('delegation.') ? 'delegation.deny' : 'token.deny'
+  const type = event.type.startsWith('delegation.') ? 'delegation.deny' : event.type.startsWith('ssh_certificate.') ? 'ssh_certificate.deny' : 'token.deny'
   return { ...rest, type, decision: { effect: 'deny', reasons: [outcome] }, data: { ...rest.data, overturned: event.type } }
 }
 

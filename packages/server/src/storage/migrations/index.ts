@@ -8,6 +8,7 @@ import * as delegationGrants from './005-delegation-grants.js'
 import * as resourceServers from './006-resource-servers.js'
 import * as revocations from './007-revocations.js'
 import * as hosts from './008-hosts.js'
+import * as sshCertificates from './009-ssh-certificates.js'
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '006-resource-servers': resourceServers,
   '007-revocations': revocations,
   '008-hosts': hosts,
+  '009-ssh-certificates': sshCertificates,
 }

@@ -1,0 +1,158 @@
+/**
+ * `writ host agent`: the host-side daemon. Answers the sudo plugin over the root-only socket (verify, match, spend,
+ * record), completes run reports and sends them to the control plane, keeps sshd's KRL current, and follows Writ's
+ * revocation stream (strict: an unknown revocation state refuses every sudo).
+ */
+import type { Server } from 'node:net'
+import { constants as osConstants } from 'node:os'
+import type { JsonWebKey, KeyObject } from 'node:crypto'
+import {
+  createCapabilityVerifier, subscribeRevocations, type CapabilityVerifier, type RevocationSubscription,
+} from '@writ/sdk'
+import { hostApiTokenSource, type ApiTokenSource } from './api-token-source.js'
+import { listenOnAgentSocket } from './agent-socket.js'
+import type { HostConfig } from './host-config.js'
+import { openHostState, type HostState } from './host-state.js'
+import { createKrlInstaller, type KrlInstaller } from './krl-installer.js'
+import { startReportSender, type ReportSender } from './report-sender.js'
+import { decideSudo } from './sudo-check.js'
+import { ackReply, allowReply, denyReply, FrameError, parsePluginRequest, type EndRequest } from './sudo-wire.js'
+
+/** sudo.exec tokens live at most 5 minutes (docs/tokens.md); a longer-lived one is refused even if correctly signed. */
+export const SUDO_TOKEN_MAX_LIFETIME_SECONDS = 300
+
+export interface HostAgentOptions {
+  config: HostConfig
+  privateKey: KeyObject | JsonWebKey
+  /** JSON-line logger; never receives a token. Default: stdout. */
+  log?: (entry: Record<string, unknown>) => void
+  fetch?: typeof fetch
+  /** For tests: Writ's API token from elsewhere, the revocation stream at another URL. */
+  apiToken?: ApiTokenSource
+  revocationEventsUrl?: string
+  reportBackoff?: { initialMs?: number; maxMs?: number }
+  nowMs?: () => number
+}
+
+export interface HostAgent {
+  readonly socketPath: string
+  readonly revocations: RevocationSubscription
+  readonly reports: ReportSender
+  readonly krl: KrlInstaller | undefined
+  close(): Promise<void>
+}
+
+export async function startHostAgent(options: HostAgentOptions): Promise<HostAgent> {
+  const { config } = options
+  const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`))
+  const nowMs = options.nowMs ?? Date.now
+  const issuer = config.issuer.replace(/\/$/, '')
+  const apiToken = options.apiToken ?? hostApiTokenSource({
+    issuer: config.issuer, hostId: config.host_id, privateKey: options.privateKey, ...(options.fetch ? { fetch: options.fetch } : {}),
+  })
+  const state: HostState = openHostState(config.state_dir, nowMs)
+
+  const krl = config.krl_path === undefined ? undefined : createKrlInstaller({
+    url: `${issuer}/ssh/krl`, path: config.krl_path, apiToken, log, ...(options.fetch ? { fetch: options.fetch } : {}),
+  })
+  const revocations = subscribeRevocations({
+    issuer: config.issuer,
+    mode: 'strict',
+    accessToken: ({ refresh }) => apiToken(refresh),
+    ...(options.revocationEventsUrl !== undefined ? { eventsUrl: options.revocationEventsUrl } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    // Push: a revocation reaches sshd's KRL at once, not at the next interval.
+    onRevocation: () => { void krl?.refresh() },
+    onError: (error) => log({ event: 'revocations.error', error: error.message }),
+  })
+  const verifier: CapabilityVerifier = createCapabilityVerifier({
+    issuer: config.issuer,
+    audience: config.audience,
+    jwks: `${issuer}/.well-known/jwks.json`,
+    maxLifetimeSeconds: SUDO_TOKEN_MAX_LIFETIME_SECONDS,
+    isRevoked: revocations.isRevoked,
+  })
+  const reports = startReportSender({
+    state, endpoint: `${issuer}/hosts/actions`, apiToken, log, nowMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
+  })
+
+  async function handle(payload: Buffer): Promise<Buffer> {
+    let request
+    try {
+      request = parsePluginRequest(payload)
+    } catch (error) {
+      if (error instanceof FrameError) {
+        log({ event: 'socket.malformed', error: error.message })
+        return denyReply('malformed request')
+      }
+      throw error
+    }
+    if (request.kind === 'end') return completeRun(request)
+    const decision = await decideSudo(request, { verifier, state, hostName: config.name, nowMs })
+    const entry = { user: request.user, runas: request.runas, command: request.command, argv: request.argv, jti: decision.jti }
+    if (decision.allow) {
+      log({ event: 'sudo.allowed', ...entry, report_id: decision.reportId })
+      return allowReply(decision.reportId)
+    }
+    log({ event: 'sudo.refused', ...entry, reason: decision.reason })
+    if (decision.jti !== undefined) reports.kick()
+    return denyReply(decision.message)
+  }
+
+  function completeRun(request: EndRequest): Buffer {
+    const { kind, value } = request.status
+    const end = {
+      exit_status: kind === 'exit' ? value : null,
+      signal: kind === 'signal' ? signalName(value) : null,
+      ended_at: nowMs(),
+    }
+    try {
+      if (state.complete(request.reportId, end)) {
+        log({ event: 'sudo.ended', report_id: request.reportId, ...end })
+        reports.kick()
+      }
+    } catch (error) {
+      // The started report stays spooled and is sent as is once stale: the run is never lost, only its end.
+      log({ event: 'report.complete_failed', report_id: request.reportId, error: (error as Error).message })
+    }
+    return ackReply()
+  }
+
+  const server: Server = await listenOnAgentSocket(config.socket_path, handle, (error) => log({ event: 'socket.error', error: error.message }))
+
+  const krlTimer = krl === undefined ? undefined : setInterval(() => { void krl.refresh() }, (config.krl_interval_seconds ?? 30) * 1000)
+  krlTimer?.unref()
+  if (krl !== undefined) void krl.refresh()
+  // Spent jtis are kept until their token could no longer verify (exp plus the verifier's leeway, with margin).
+  const pruneTimer = setInterval(() => {
+    try {
+      state.prune(Math.floor(nowMs() / 1000) - 120, nowMs() - 7 * 24 * 3600_000)
+    } catch (error) {
+      log({ event: 'state.prune_failed', error: (error as Error).message })
+    }
+  }, 60_000)
+  pruneTimer.unref()
+  log({ event: 'host_agent.started', host: config.name, socket: config.socket_path })
+
+  return {
+    socketPath: config.socket_path,
+    revocations,
+    reports,
+    krl,
+    async close() {
+      clearInterval(pruneTimer)
+      if (krlTimer !== undefined) clearInterval(krlTimer)
+      revocations.close()
+      reports.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      state.close()
+    },
+  }
+}
+
+function signalName(value: number): string {
+  for (const [name, number] of Object.entries(osConstants.signals)) if (number === value) return name
+  return `SIG${value}`
+}

@@ -1,0 +1,12 @@
+/** @writ/host: Writ on a Linux host: the host agent daemon, the sudo plugin's wire, enrollment. */
+export * from './host-config.js'
+export * from './host-state.js'
+export * from './sudo-wire.js'
+export * from './sudo-check.js'
+export * from './host-agent.js'
+export * from './krl-installer.js'
+export * from './report-sender.js'
+export * from './api-token-source.js'
+export * from './build-plugin.js'
+export * from './enroll-this-host.js'
+export * from './sudo-conf.js'

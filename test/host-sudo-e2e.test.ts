@@ -1,0 +1,177 @@
+/**
+ * End to end on one machine: a real Writ server, `writ host enroll` (the host side, into a temporary root), the host
+ * agent authenticating as the enrolled host, real sudo with the plugin, `writ sudo` run by an agent account, and the
+ * `sudo.exec` record in Writ's audit log; then a run while the control plane is down, whose report arrives once it is
+ * back. Runs as root; takes the sudo test lock.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_TOKEN_FILE, createLogger, loadConfig, startServer, systemClock, type RunningServer } from '@writ/server'
+import { enrollThisHost, startHostAgent, type HostAgent, type HostConfig } from '@writ/host'
+import { setUpSudoSystem, type SudoSystem } from '../packages/host/src/sudo-system.fixture.js'
+import { ensureServerBuilt, REPO_ROOT } from './server-process.fixture.js'
+
+const HOST = `web-${randomBytes(3).toString('hex')}`
+let server: RunningServer
+let ports: { port: number; adminPort: number }
+let dataDir: string
+let root: string
+let sys: SudoSystem
+let config: HostConfig
+let hostAgent: HostAgent
+let adminToken: string
+let agentId: string
+let keyFile: string
+let script: string
+
+async function start(): Promise<RunningServer> {
+  const config = loadConfig({
+    env: {},
+    flags: {
+      dataDir, server: { port: ports?.port ?? 0, adminPort: ports?.adminPort ?? 0, shutdownGraceMs: 1_000 },
+      log: { level: 'silent' }, revocation: { heartbeatSeconds: 1, pollIntervalMs: 500 },
+    },
+  })
+  return startServer(config, systemClock, createLogger('silent', systemClock))
+}
+
+async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${server.adminUrl}${path}`, {
+    method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const text = await response.text()
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`)
+  return JSON.parse(text) as Record<string, unknown>
+}
+
+async function sudoRecords(): Promise<Array<Record<string, unknown>>> {
+  const { records } = await admin('GET', '/v1/audit?type=sudo.exec&limit=1000') as { records: Array<Record<string, unknown>> }
+  return records
+}
+
+async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** `writ sudo` as the agent's unix account: mints the token with the agent's key and runs sudo with it. */
+function writSudo(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = join(REPO_ROOT, 'packages/cli/dist/writ.cjs')
+  const args = ['-u', sys.agent, '--', process.execPath, cli, '--url', server.publicUrl, 'sudo', '--agent', agentId, '--key', keyFile,
+    '--host', HOST, '--runas', sys.runas, '--task', 'T-e2e', '--', ...argv]
+  return new Promise((resolve, reject) => {
+    const child = spawn('runuser', args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+beforeAll(async () => {
+  await ensureServerBuilt()
+  dataDir = mkdtempSync(join(tmpdir(), 'writ-host-e2e-data-'))
+  root = mkdtempSync(join(tmpdir(), 'writ-host-e2e-'))
+  server = await start()
+  ports = { port: Number(new URL(server.publicUrl).port), adminPort: Number(new URL(server.adminUrl).port) }
+  adminToken = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()
+
+  // The host: enrolled with a join token, everything written under a temporary root.
+  const { token } = await admin('POST', '/v1/hosts/join-tokens', { name: HOST, labels: { env: 'test' } }) as { token: string }
+  const lines: string[] = []
+  config = await enrollThisHost({
+    server: server.publicUrl, joinToken: token, createGroup: false, out: (line) => lines.push(line),
+    paths: {
+      etcDir: join(root, 'etc/writ'), sshdConfigDir: join(root, 'etc/ssh/sshd_config.d'), sshHostKey: join(root, 'ssh_host_ed25519_key'),
+      sudoConf: join(root, 'etc/sudo.conf'), pluginPath: join(root, 'libexec/writ_sudo.so'), socketPath: join(root, 'run/host-agent.sock'),
+      stateDir: join(root, 'state'), agentGroup: 'writ-agents',
+    },
+  })
+  expect(lines.join('\n')).toContain(`enrolled host ${HOST}`)
+  sys = await setUpSudoSystem(config.socket_path)
+  script = join(sys.dir, 'show-argv')
+  writeFileSync(script, '#!/bin/sh\nprintf "uid=%s\\n" "$(id -un)"\nfor a in "$@"; do printf "arg=[%s]\\n" "$a"; done\n', { mode: 0o755 })
+  hostAgent = await startHostAgent({
+    config, privateKey: JSON.parse(readFileSync(config.key_path, 'utf8')) as Record<string, unknown>,
+    reportBackoff: { initialMs: 100, maxMs: 500 }, log: () => undefined,
+  })
+  await hostAgent.revocations.ready
+
+  // The agent: allowed sudo.exec on this host; its key readable by its unix account only.
+  const privateJwk = { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'sre-1' }
+  const { d: _d, ...publicJwk } = privateJwk
+  const agent = await admin('POST', '/v1/agents', {
+    name: `sre-${HOST}`, owner: 'ops@example.com', team: 'sre', platform: 'custom',
+    capabilities: [{ id: 'sudo.exec', risk_level: 'low' }],
+    data_access: [{ resource: `host:${HOST}`, access_type: 'write', sensitivity: 'internal' }],
+    jwks: { keys: [publicJwk] },
+  })
+  agentId = agent.id as string
+  keyFile = join(sys.dir, 'agent.jwk')
+  writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600 })
+  chownSync(keyFile, Number(execFileSync('id', ['-u', sys.agent]).toString()), 0)
+}, 120_000)
+
+afterAll(async () => {
+  await hostAgent?.close()
+  await sys?.teardown()
+  await server?.close()
+  for (const dir of [root, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('a host enrolled with Writ', () => {
+  it('enrollment wrote the host agent config, the sshd drop-in and the sudo.conf block', () => {
+    expect(config).toMatchObject({ name: HOST, audience: `urn:writ:host:${HOST}`, issuer: server.app.issuer })
+    expect(readFileSync(join(root, 'etc/ssh/sshd_config.d/writ.conf'), 'utf8')).toContain(`AuthorizedPrincipalsCommand /bin/echo %u@${HOST}`)
+    expect(readFileSync(join(root, 'etc/sudo.conf'), 'utf8')).toMatch(/^Plugin writ_approval .*writ_sudo\.so group=writ-agents socket=/m)
+    expect(existsSync(config.krl_path!)).toBe(true)
+    expect(readFileSync(config.key_path, 'utf8')).toContain('"d"')
+  })
+
+  it('`writ sudo` as an agent runs exactly one command, and the run lands in the audit log as sudo.exec', async () => {
+    const result = await writSudo([script, 'a b', '$(id)'])
+    expect(result.stderr).not.toContain('refused')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(`uid=${sys.runas}\narg=[a b]\narg=[$(id)]\n`)
+    await eventually(async () => (await sudoRecords()).length > 0)
+    const [record] = await sudoRecords()
+    expect(JSON.stringify(record)).toContain('a b')
+    expect(JSON.stringify(record)).toContain(agentId)
+  })
+
+  it('a report made while the control plane is down arrives once it is back', async () => {
+    const token = await mintDirect([script, 'while-down'])
+    const before = (await sudoRecords()).length
+    await server.close()
+    try {
+      // Within the revocation list's freshness window the host still decides; the report waits in its spool.
+      const result = await sys.sudo(sys.agent, ['-u', sys.runas, '--', script, 'while-down'], { WRIT_SUDO_TOKEN: token })
+      expect(result.code).toBe(0)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+    } finally {
+      server = await start()
+    }
+    await eventually(async () => (await sudoRecords()).length > before)
+    expect(JSON.stringify(await sudoRecords())).toContain('while-down')
+  }, 60_000)
+})
+
+/** A sudo.exec token minted through the agent SDK (what `writ sudo token` prints). */
+async function mintDirect(argv: string[]): Promise<string> {
+  const { createAgentClient } = await import('@writ/sdk')
+  const privateJwk = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>
+  const client = createAgentClient({ issuer: server.app.issuer, agent: agentId, privateKey: privateJwk })
+  const grant = await client.requestCapability({
+    action: 'sudo.exec', resource: `host:${HOST}`, audience: `urn:writ:host:${HOST}`, taskId: 'T-e2e', parameters: { runas: sys.runas, argv },
+  })
+  return grant.accessToken
+}
