@@ -220,7 +220,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         ...(federated ? { external: federated } : {}),
         resourceServers,
       },
-      policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds, audiences,
+      policy, keys, log, clock, issuer, ttlSeconds: config.tokens.ttlSeconds, audiences, hosts,
       hold: { approvals: storage.approvals, log, clock, settings: oversightSettings, notify },
       rateLimits,
       ...(federated ? { assertionGrants: federated } : {}),

@@ -35,7 +35,7 @@ export interface TestApp {
   admin(method: string, path: string, body?: unknown): Promise<Response>
   register(document: Record<string, unknown>, algorithm?: 'ed25519' | 'p256'): Promise<TestAgent>
   token(fields: Record<string, string>): Promise<Response>
-  /** `extra.access` becomes the RFC 9396 `actions` member (read, write or delete); other members are form fields. */
+  /** `extra.access` becomes the RFC 9396 `actions` member (read, write or delete), `extra.parameters` (JSON) the parameters; other members are form fields. */
   requestCapability(agent: TestAgent, action: string, resource: string, extra?: Record<string, string>): Promise<Response>
   close(): Promise<void>
 }
@@ -82,13 +82,14 @@ export async function createTestApp(options: {
       }
     },
     async requestCapability(agent, action, resource, extra = {}) {
-      const { access, ...fields } = extra
+      // `extra.parameters` (JSON text) becomes the action's parameters (sudo.exec's {runas, argv}).
+      const { access, parameters, ...fields } = extra
       return token({
         grant_type: 'client_credentials',
         client_id: agent.agent.id,
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: await agent.assertion(),
-        authorization_details: JSON.stringify([{ type: 'writ_action', action, resource, ...(access ? { actions: [access] } : {}) }]),
+        authorization_details: JSON.stringify([{ type: 'writ_action', action, resource, ...(access ? { actions: [access] } : {}), ...(parameters ? { parameters: JSON.parse(parameters) } : {}) }]),
         task_id: 'T-42',
         ...fields,
       })

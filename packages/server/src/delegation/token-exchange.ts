@@ -52,11 +52,13 @@ function unsupported(subjectType: string | undefined, requested: string | undefi
 }
 
 export function parseCapabilityExchange(form: Map<string, string>, audiences: Audiences): CapabilityExchange {
+  const subject = subjectToken(form)
+  const action = parseAuthorizationDetails(form.get('authorization_details'))
   return {
-    subjectToken: subjectToken(form),
-    action: parseAuthorizationDetails(form.get('authorization_details')),
+    subjectToken: subject,
+    action,
     task: parseTask(form, false),
-    audience: parseAudience(form, audiences),
+    audience: audiences.forRequest(action, form.get('resource')),
   }
 }
 
@@ -133,15 +135,6 @@ export function parseTask(form: Map<string, string>, required: boolean): { id?: 
     throw new WritError('REQUEST_INVALID', `the task is invalid: ${reasons.join('; ')}`, { reasons })
   }
   return task.data
-}
-
-function parseAudience(form: Map<string, string>, audiences: Audiences): string {
-  const resource = form.get('resource')
-  // untrusted: the requested audience must be a registered resource server's or a configured one.
-  if (resource !== undefined && !audiences.accepts(resource)) {
-    throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
-  }
-  return resource ?? audiences.fallback
 }
 
 function fieldName(key: PropertyKey | undefined): string {

@@ -9,6 +9,7 @@ import { openStorage } from '../storage/open-storage.js'
 import type { Storage } from '../storage/storage.js'
 import type { ConfigInput } from '../config/schema.js'
 import { verifyChain } from '../audit/verify-chain.js'
+import { enrollTestHost } from '../hosts/host-test.fixture.js'
 import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../storage/test-database.fixture.js'
 
 type Engine = { name: string; open: () => Promise<{ storage: Storage; dispose(): Promise<void> }> }
@@ -40,8 +41,8 @@ describe.each(engines)('human oversight on $name', (engine) => {
   const as = (credential: string, method: string, path: string, body?: unknown) => Promise.resolve(t.app.adminApp.request(path, {
     method, headers: { authorization: `Bearer ${credential}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
   }))
-  const hold = async (agent = bot, action = 'deploy.run', resource = 'service:billing') => {
-    const response = await t.requestCapability(agent, action, resource)
+  const hold = async (agent = bot, action = 'deploy.run', resource = 'service:billing', extra: Record<string, string> = {}) => {
+    const response = await t.requestCapability(agent, action, resource, extra)
     expect(response.status).toBe(400)
     const body = await response.json() as { error: string; auth_req_id: string; expires_in: number; interval: number }
     expect(body.error).toBe('authorization_pending')
@@ -139,7 +140,8 @@ describe.each(engines)('human oversight on $name', (engine) => {
 
   it('holds by risk level: a critical capability waits for the on-call', async () => {
     const sre = await t.register(exampleDocument('sre-responder'))
-    const held = await hold(sre, 'sudo.exec', 'host:web-1')
+    await enrollTestHost(t, 'web-1')
+    const held = await hold(sre, 'sudo.exec', 'host:web-1', { parameters: '{"runas":"root","argv":["systemctl","restart","nginx"]}' })
     const view = await (await t.admin('GET', `/v1/approvals/${held.auth_req_id}`)).json()
     expect(view).toMatchObject({ approvers: ['sre-oncall'], reasons: ['oversight_required:critical'] })
   })

@@ -11,6 +11,7 @@ import type { ClientAuthenticationInput } from '../tokens/client-authentication.
 import type { WritAction } from '@writ/sdk'
 import { effectiveStatus } from './approval.js'
 import { pendingError } from './hold-request.js'
+import { targetHostOf, withHostParameters } from '../hosts/host-mint-rules.js'
 
 // CIBA §11: each slow_down adds 5 seconds to the interval the client must keep.
 const SLOW_DOWN_STEP_SECONDS = 5
@@ -62,13 +63,14 @@ export async function redeemApproval(
     action: approval.request.action, task: approval.request.task, audience: approval.request.audience,
     ...(approval.request.delegation ? { delegation: approval.request.delegation } : {}),
   }
-  const decision = deps.policy.decide(policyRequest(agent, request, now, sourceIp, deps.audiences?.resourceServerName(request.audience)))
+  const decision = deps.policy.decide(policyRequest(agent, request, now, sourceIp, deps.audiences?.resourceServerName(request.audience), targetHostOf(request.action.resource, deps.hosts)))
   const context = { timeMs: now, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
   if (decision.effect === 'deny') {
     await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, { data: { auth_req_id: approval.authReqId } }) })
     throw new WritError('APPROVAL_DENIED', 'policy now denies the approved request', { reasons: decision.reasons })
   }
-  return issueToken(agent, request, { ...decision, effect: 'allow' }, assertion, context, deps, {
+  const issued = await withHostParameters(agent, request, decision, assertion, context, deps, { auth_req_id: approval.authReqId })
+  return issueToken(agent, issued, { ...decision, effect: 'allow' }, assertion, context, deps, {
     spendApproval: { authReqId: approval.authReqId },
     data: { auth_req_id: approval.authReqId, approved_by: approval.decidedBy, binding: approval.binding, ...(federation ? { federation } : {}) },
   })

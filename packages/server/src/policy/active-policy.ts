@@ -57,6 +57,10 @@ export class ActivePolicy implements PolicyEngine {
     return this.current.version
   }
 
+  annotations(policyId: string): Readonly<Record<string, string>> | undefined {
+    return this.engine.annotations(policyId)
+  }
+
   active(): StoredPolicySet {
     return this.current
   }

@@ -136,7 +136,8 @@ function addPath(needs: Needs, path: readonly string[]): void {
   if (root === 'principal') needs.principal = mergeSet(needs.principal, new Set([first]))
   else if (root === 'resource') needs.resource = mergeSet(needs.resource, new Set([first]))
   // `context.human` is an entity reference: past it, reads go to the Human entity, which travels whenever it does.
-  else if (root === 'context') needs.context = insert(needs.context, first === 'human' ? [first] : [first, ...rest])
+  // `context.target_host` likewise, to the Host entity.
+  else if (root === 'context') needs.context = insert(needs.context, first === 'human' || first === 'target_host' ? [first] : [first, ...rest])
   else if (root !== 'action') everything(needs)
 }
 

@@ -80,6 +80,10 @@ export class CedarPolicyEngine implements PolicyEngine {
     return this.setVersion
   }
 
+  annotations(policyId: string): Readonly<Record<string, string>> | undefined {
+    return this.byId.get(policyId)?.json.annotations as Readonly<Record<string, string>> | undefined
+  }
+
   evaluationCounts(): EvaluationCounts {
     return { sets: this.index.setCounts(), decisions: { ...this.decisions } }
   }

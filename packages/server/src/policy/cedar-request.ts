@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs'
 import type { Agent, AgentDocument } from '../agents/agent-document.js'
 import { attributeKey, project, type Needs } from './attribute-needs.js'
-import { ACTION_TYPE, AGENT_TYPE, HUMAN_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
+import { ACTION_TYPE, AGENT_TYPE, HOST_TYPE, HUMAN_TYPE, RESOURCE_TYPE } from './cedar-schema.js'
 import { resourceTypeOf, type AccessType, type Sensitivity } from './permission-boundary.js'
 import type { AuthorizationRequest } from './policy-engine.js'
 
@@ -84,6 +84,7 @@ export function cedarIp(address: string): string | undefined {
 export function fullCedarRequest(request: AuthorizationRequest, facts: BoundaryFacts, time: Readonly<ZonedTime>, sourceIp: string | undefined): CedarRequest {
   const entities: EntityJson[] = [agentEntity(request.agent, true), resourceEntity(request.resource, facts.sensitivity, true)]
   if (request.human !== undefined) entities.push(humanEntity(request.human))
+  if (request.targetHost !== undefined) entities.push(hostEntity(request.targetHost))
   return {
     principal: { type: AGENT_TYPE, id: request.agent.id },
     action: { type: ACTION_TYPE, id: request.action },
@@ -102,6 +103,7 @@ export function projectedCedarRequest(
   if (needs.principal === true || needs.principal.size > 0) entities.push(agentEntity(request.agent, needs.principal))
   if (needs.resource === true || needs.resource.size > 0) entities.push(resourceEntity(request.resource, facts.sensitivity, needs.resource))
   if (request.human !== undefined && context.human !== undefined) entities.push(humanEntity(request.human))
+  if (request.targetHost !== undefined && context.target_host !== undefined) entities.push(hostEntity(request.targetHost))
   return {
     principal: { type: AGENT_TYPE, id: request.agent.id },
     action: { type: ACTION_TYPE, id: request.action },
@@ -129,6 +131,7 @@ function fullContext(request: AuthorizationRequest, facts: BoundaryFacts, time: 
   if (request.host !== undefined) context.host = request.host
   if (request.task.step !== undefined) context.step_id = request.task.step
   if (request.human !== undefined) context.human = { __entity: { type: HUMAN_TYPE, id: request.human.id } }
+  if (request.targetHost !== undefined) context.target_host = { __entity: { type: HOST_TYPE, id: request.targetHost.name } }
   return context
 }
 
@@ -176,6 +179,10 @@ function resourceEntity(resource: string, sensitivity: Sensitivity, need: true |
 
 function humanEntity(human: { id: string; groups: string[] }): EntityJson {
   return { uid: { type: HUMAN_TYPE, id: human.id }, attrs: { groups: [...human.groups] }, parents: [] }
+}
+
+function hostEntity(host: { name: string; labels: string[] }): EntityJson {
+  return { uid: { type: HOST_TYPE, id: host.name }, attrs: { name: host.name, labels: [...host.labels] }, parents: [] }
 }
 
 function treeOf(need: true | Set<string>): true | Map<string, true> {

@@ -20,10 +20,11 @@ describe('cedarSchemaText', () => {
     const attributes = (type: string) => Object.keys((writ?.entityTypes[type] as { shape: { attributes: object } }).shape.attributes).sort()
     expect(attributes('Agent')).toEqual(['capabilities', 'name', 'owner', 'platform', 'risk_levels', 'status', 'team'])
     expect(attributes('Human')).toEqual(['groups'])
+    expect(attributes('Host')).toEqual(['labels', 'name'])
     expect(attributes('Resource')).toEqual(['id', 'sensitivity', 'type'])
     const context = writ?.commonTypes?.Context as { attributes: Record<string, { required?: boolean }> }
     const members = Object.entries(context.attributes).map(([name, type]) => `${name}${type.required === false ? '?' : ''}`).sort()
-    expect(members).toEqual(['access_type', 'audience', 'delegating', 'delegation_depth', 'host?', 'human?', 'resource_server?', 'risk_level', 'source_ip?', 'step_id?', 'task', 'time'])
+    expect(members).toEqual(['access_type', 'audience', 'delegating', 'delegation_depth', 'host?', 'human?', 'resource_server?', 'risk_level', 'source_ip?', 'step_id?', 'target_host?', 'task', 'time'])
     expect(Object.keys((writ?.commonTypes?.Time as { attributes: object }).attributes).sort()).toEqual(['date', 'hour', 'minute', 'weekday'])
   })
 

@@ -4,6 +4,7 @@ export const CEDAR_NAMESPACE = 'Writ'
 export const AGENT_TYPE = 'Writ::Agent'
 export const HUMAN_TYPE = 'Writ::Human'
 export const RESOURCE_TYPE = 'Writ::Resource'
+export const HOST_TYPE = 'Writ::Host'
 export const ACTION_TYPE = 'Writ::Action'
 
 // STABLE: these names are a public contract (docs/policy.md); add members, never rename or retype them.
@@ -22,6 +23,12 @@ const SCHEMA_HEAD = `namespace Writ {
   // The delegating human, when the agent acts on delegated authority. Entity id: the human's id.
   entity Human = {
     groups: Set<String>,
+  };
+
+  // An enrolled Linux host, when the resource is \`host:<name>\` (context.target_host). Entity id: the host name.
+  entity Host = {
+    name: String,
+    labels: Set<String>,       // "key=value" strings, e.g. "env=staging"
   };
 
   // The target of the action. Entity id: the whole resource string.
@@ -56,6 +63,7 @@ const SCHEMA_HEAD = `namespace Writ {
     human?: Human,             // the delegating human, when there is one
     audience: String,          // the token's \`aud\`: a resource server's audience, Writ's issuer for a delegation grant
     resource_server?: String,  // the registered resource server's name, when the audience belongs to one
+    target_host?: Host,        // the enrolled, active host of a \`host:<name>\` resource
   };
 `
 

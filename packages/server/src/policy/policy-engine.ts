@@ -17,6 +17,8 @@ export interface AuthorizationRequest {
   sourceIp?: string
   /** The host the action runs on, when known (hosts capability). */
   host?: string
+  /** The enrolled host of a `host:<name>` resource (Cedar's `context.target_host`, a `Writ::Host`). */
+  targetHost?: { name: string; labels: string[] }
   /** The delegating human, when the agent acts on delegated authority (delegation capability). */
   human?: { id: string; groups: string[] }
   /** Hops between the human and this agent; 0 when not delegated. */
@@ -45,4 +47,6 @@ export interface Decision {
 
 export interface PolicyEngine {
   decide(request: AuthorizationRequest): Decision
+  /** The annotations of a policy of the set in force (e.g. `@ssh_principals`), by id; undefined when it has none or is unknown. */
+  annotations?(policyId: string): Readonly<Record<string, string>> | undefined
 }

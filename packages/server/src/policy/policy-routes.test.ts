@@ -4,6 +4,7 @@ import { buildApp } from '../app.js'
 import { loadConfig } from '../config/load.js'
 import { createLogger } from '../logger.js'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
+import { enrollTestHost } from '../hosts/host-test.fixture.js'
 
 const FORBID_TESTS = '@id("no-tests")\nforbid (principal, action == Writ::Action::"tests.run", resource);\npermit (principal, action, resource);\n'
 
@@ -72,6 +73,7 @@ describe('policy sets over the admin API', () => {
 
   it('what-if reports exactly the recorded decisions a candidate set would change', async () => {
     const sre = await t.register(exampleDocument('sre-responder'))
+    await enrollTestHost(t, 'web-1')
     const allowed = [
       await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read' }),
       await t.requestCapability(bot, 'tests.run', 'repo:acme/billing', { access: 'read', task_purpose: 'nightly' }),
@@ -79,7 +81,7 @@ describe('policy sets over the admin API', () => {
     expect(allowed.map((r) => r.status)).toEqual([200, 200])
     expect((await t.requestCapability(bot, 'db.drop', 'db:billing')).status).toBe(403)
     expect((await t.requestCapability(bot, 'deploy.run', 'service:billing')).status).toBe(400)
-    expect((await t.requestCapability(sre, 'sudo.exec', 'host:web-1')).status).toBe(400)
+    expect((await t.requestCapability(sre, 'sudo.exec', 'host:web-1', { parameters: '{"runas":"root","argv":["systemctl","restart","nginx"]}' })).status).toBe(400)
     t.clock.advance(60_000)
 
     const report = await (await t.admin('POST', '/v1/policies/what-if', { files: { 'main.cedar': FORBID_TESTS }, since: '24h' })).json() as {

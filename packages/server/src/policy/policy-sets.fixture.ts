@@ -35,6 +35,8 @@ const atom = fc.oneof(
   fc.constantFrom('read', 'write', 'delete').map((a) => `context.access_type == "${a}"`),
   fc.constant('context has human && context.human.groups.contains("sre")'),
   fc.constant('context has human && context.human == Writ::Human::"alice"'),
+  fc.constant('context has target_host && context.target_host.labels.contains("env=staging")'),
+  fc.constant('context has target_host && context.target_host.name == "web-1"'),
   // Errors at evaluation whenever the delegation depth is 1 or more (integer overflow).
   fc.constant('context.delegation_depth + 9223372036854775807 > 0'),
   // The same with literals that survive JSON (below 2^53), so pinned policies rewritten as JSON also raise errors.
@@ -130,6 +132,7 @@ export const request = fc.record({
   step: fc.option(fc.constant('step-2'), { nil: undefined }),
   human: fc.option(fc.record({ id: fc.constantFrom('alice', 'bob'), groups: fc.subarray(['sre', 'support']) }), { nil: undefined }),
   delegationDepth: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+  targetHost: fc.option(fc.record({ name: fc.constantFrom('web-1', 'db-1'), labels: fc.subarray(['env=staging', 'env=prod', 'role=web']) }), { nil: undefined }),
 })
 
 export type GeneratedRequest = typeof request extends fc.Arbitrary<infer T> ? T : never
@@ -143,6 +146,7 @@ export function toRequest(a: ReturnType<typeof agentFrom>, r: GeneratedRequest):
   if (r.host !== undefined) request.host = r.host
   if (r.human !== undefined) request.human = { id: r.human.id, groups: [...r.human.groups] }
   if (r.delegationDepth !== undefined) request.delegationDepth = r.delegationDepth
+  if (r.targetHost !== undefined) request.targetHost = { name: r.targetHost.name, labels: [...r.targetHost.labels] }
   return request
 }
 

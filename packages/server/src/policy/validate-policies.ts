@@ -3,6 +3,7 @@ import type { DetailedError, Expr, PolicyJson } from '@cedar-policy/cedar-wasm/n
 import { checkParsePolicySet, policySetTextToParts, policyToJson, validate } from './cedar-wasm.js'
 import { ACTION_TYPE, cedarSchemaText } from './cedar-schema.js'
 import { declaredIdOf, positionOf, splitPolicies, type PolicySource } from './policy-source.js'
+import { sshGrantOf } from '../hosts/ssh-annotations.js'
 
 export interface PolicyProblem {
   /** The policy's id, when the problem belongs to one policy. */
@@ -84,6 +85,9 @@ export function compilePolicyFiles(
         continue
       }
       sources.set(id, { source, fileText })
+      // SSH logins take their principals and options from these annotations: a bad value must stop the load, not a login.
+      const ssh = sshGrantOf(parsed.json.annotations as Record<string, string> | undefined, parsed.json.effect)
+      if (ssh !== undefined && 'problem' in ssh) errors.push({ policy: id, ...locate(fileText, source, firstTokenOffset(source.text)), message: ssh.problem })
       referenced.set(id, actionLiterals(parsed.json))
       policies.push({ id, file, text: source.text, json: parsed.json, effect: parsed.json.effect, actions: scopeActions(parsed.json), hold: isHold(parsed.json) })
     }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { WRIT_ACTION_TYPE, WritError, type ActorClaim, type CapabilityClaims, type WritAction } from '@writ/sdk'
 import type { Agent } from '../agents/agent-document.js'
 import { timeOrderedId } from './token-id.js'
+import { hostActionMaxLifetime } from '../hosts/host-actions.js'
 
 const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only')
 
@@ -88,7 +89,8 @@ export function capabilityClaims(agent: Agent, request: CapabilityRequest, issue
     client_id: agent.id,
     aud: request.audience,
     iat: nowSeconds,
-    exp: Math.min(nowSeconds + ttlSeconds, request.delegation?.notAfter ?? Number.MAX_SAFE_INTEGER),
+    // A host action's own cap (sudo.exec 300 s, ssh.login 900 s) applies whatever tokens.ttlSeconds says.
+    exp: Math.min(nowSeconds + Math.min(ttlSeconds, hostActionMaxLifetime(request.action.action) ?? ttlSeconds), request.delegation?.notAfter ?? Number.MAX_SAFE_INTEGER),
     jti: timeOrderedId(nowMs),
     authorization_details: [request.action],
     task,

@@ -10,6 +10,8 @@ import type { CapabilityRequest } from './capability.js'
 import { commitOrThrow, decisionRecord, issueToken, type Assertion, type IssueDeps, type IssuedCapability } from './issue-token.js'
 import { checkDpopHeader, type DpopBinding, type DpopDeps } from './dpop-proof-check.js'
 import type { Audiences } from '../resource-servers/audiences.js'
+import type { HostDirectory } from '../hosts/host-directory.js'
+import { targetHostOf, withHostParameters } from '../hosts/host-mint-rules.js'
 
 export interface MintDeps extends IssueDeps {
   auth: ClientAuthenticationDeps
@@ -21,6 +23,8 @@ export interface MintDeps extends IssueDeps {
   assertionGrants?: AssertionGrantAuthenticator
   /** Names the registered resource server of an audience, for policy (`context.resource_server`). */
   audiences?: Pick<Audiences, 'resourceServerName'>
+  /** Enrolled hosts: Cedar's `context.target_host` for a `host:<name>` resource. */
+  hosts?: Pick<HostDirectory, 'active'>
 }
 
 export async function mintCapability(
@@ -41,24 +45,28 @@ export async function decideAndIssue(
   data?: Record<string, unknown>,
 ): Promise<IssuedCapability> {
   const timeMs = deps.clock.nowMs()
-  const decision = deps.policy.decide(policyRequest(agent, request, timeMs, sourceIp, deps.audiences?.resourceServerName(request.audience)))
+  const decision = deps.policy.decide(policyRequest(agent, request, timeMs, sourceIp, deps.audiences?.resourceServerName(request.audience), targetHostOf(request.action.resource, deps.hosts)))
   const context = { timeMs, ...(sourceIp ? { sourceIp } : {}), ...(deps.policy.version ? { policyVersion: deps.policy.version() } : {}) }
+  // ssh.login: principals and options from the determining permits; none → refused now, before a human is asked.
+  // A held request is stored as asked (its poll names the same details) and decided again, parameters too, on redemption.
+  const issued = decision.effect === 'deny' ? request : await withHostParameters(agent, request, decision, assertion, context, deps, data)
   if (decision.effect === 'hold') return holdRequest(agent, request, decision, assertion, context, deps.hold)
   if (decision.effect === 'deny') {
     await commitOrThrow(deps.log, { assertion, audit: decisionRecord('token.deny', agent, request, decision, context, data ? { data } : {}) })
     if (agent.status !== 'active') throw new WritError('AGENT_NOT_ACTIVE', `agent \`${agent.id}\` is ${agent.status}`, { reasons: decision.reasons })
     throw new WritError('POLICY_DENIED', `policy denied \`${request.action.action}\` on \`${request.action.resource}\``, { reasons: decision.reasons })
   }
-  return issueToken(agent, request, decision, assertion, context, deps, data ? { data } : {})
+  return issueToken(agent, issued, decision, assertion, context, deps, data ? { data } : {})
 }
 
 /** What the policy sees of a request; a delegated one adds the human and the depth of the chain. */
 export function policyRequest(
   agent: Agent, request: CapabilityRequest, timeMs: number, sourceIp: string | undefined, resourceServer?: string,
+  targetHost?: AuthorizationRequest['targetHost'],
 ): AuthorizationRequest {
   const delegation = request.delegation
   return {
-    audience: request.audience, ...(resourceServer !== undefined ? { resourceServer } : {}),
+    audience: request.audience, ...(resourceServer !== undefined ? { resourceServer } : {}), ...(targetHost ? { targetHost } : {}),
     agent, action: request.action.action, resource: request.action.resource, parameters: request.action.parameters,
     ...(request.action.actions ? { accessType: request.action.actions[0] } : {}),
     task: request.task, timeMs, ...(sourceIp ? { sourceIp } : {}),

@@ -114,12 +114,7 @@ function parseRequest(form: Map<string, string>, audiences: Audiences): Capabili
     const reasons = task.error.issues.map((i) => `${fieldName(i.path[0])}: ${i.message}`)
     throw new WritError('REQUEST_INVALID', `the task is invalid: ${reasons.join('; ')}`, { reasons })
   }
-  const resource = form.get('resource')
-  // untrusted: the requested audience must be a registered resource server's or a configured one.
-  if (resource !== undefined && !audiences.accepts(resource)) {
-    throw new WritError('TARGET_INVALID', 'the requested resource is not an audience this server issues for')
-  }
-  return { action, task: task.data, audience: resource ?? audiences.fallback }
+  return { action, task: task.data, audience: audiences.forRequest(action, form.get('resource')) }
 }
 
 function parsePoll(form: Map<string, string>): { authReqId: string; action?: WritAction } {
