@@ -106,12 +106,19 @@ beforeAll(async () => {
   })
   await hostAgent.revocations.ready
 
+  // Policy: everything, and ssh.login grants the unix user `deploy` (policy decides principals, never the request).
+  await admin('POST', '/v1/policies', {
+    files: {
+      'default.cedar': '@id("default")\npermit (principal, action, resource);\n',
+      'ssh.cedar': '@id("ssh-login")\n@ssh_principals("deploy")\npermit (principal, action == Writ::Action::"ssh.login", resource);\n',
+    },
+  })
   // The agent: allowed sudo.exec on this host; its key readable by its unix account only.
   const privateJwk = { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'sre-1' }
   const { d: _d, ...publicJwk } = privateJwk
   const agent = await admin('POST', '/v1/agents', {
     name: `sre-${HOST}`, owner: 'ops@example.com', team: 'sre', platform: 'custom',
-    capabilities: [{ id: 'sudo.exec', risk_level: 'low' }],
+    capabilities: [{ id: 'sudo.exec', risk_level: 'low' }, { id: 'ssh.login', risk_level: 'low' }],
     data_access: [{ resource: `host:${HOST}`, access_type: 'write', sensitivity: 'internal' }],
     jwks: { keys: [publicJwk] },
   })
@@ -163,6 +170,38 @@ describe('a host enrolled with Writ', () => {
     await eventually(async () => (await sudoRecords()).length > before)
     expect(JSON.stringify(await sudoRecords())).toContain('while-down')
   }, 60_000)
+})
+
+describe('the KRL installer', () => {
+  it('a revoked SSH certificate is in the installed KRL within 1 s of the revocation (pushed, not polled)', async () => {
+    const { createAgentClient } = await import('@writ/sdk')
+    const privateJwk = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>
+    const client = createAgentClient({ issuer: server.app.issuer, agent: agentId, privateKey: privateJwk })
+    const grant = await client.requestCapability({ action: 'ssh.login', resource: `host:${HOST}`, audience: `urn:writ:host:${HOST}`, taskId: 'T-krl', parameters: { principals: ['deploy'] } })
+    const userKey = join(root, 'agent-ssh-key')
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', userKey])
+    const response = await fetch(`${server.publicUrl}/ssh/certificates`, {
+      method: 'POST', headers: { authorization: `Bearer ${grant.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ public_key: readFileSync(`${userKey}.pub`, 'utf8').trim() }),
+    })
+    const body = await response.json() as { certificate: string }
+    expect(response.status, JSON.stringify(body)).toBe(201)
+    const { certificate } = body
+    writeFileSync(`${userKey}-cert.pub`, `${certificate}\n`)
+    const krlPath = config.krl_path!
+    const query = () => { try { execFileSync('ssh-keygen', ['-Q', '-f', krlPath, `${userKey}-cert.pub`]); return 'ok' } catch { return 'revoked' } }
+    // The installer has fetched since the certificate was issued (its interval is 30 s: a change within 1 s is the push).
+    await hostAgent.krl!.refresh()
+    expect(query()).toBe('ok')
+    const before = readFileSync(krlPath)
+    const jti = JSON.parse(Buffer.from(grant.accessToken.split('.')[1]!, 'base64url').toString()).jti as string
+    const started = performance.now()
+    await admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'krl push test' })
+    await eventually(() => !readFileSync(krlPath).equals(before), 5_000)
+    const elapsedMs = performance.now() - started
+    expect(elapsedMs).toBeLessThan(1_000)
+    expect(query()).toBe('revoked')
+  })
 })
 
 /** A sudo.exec token minted through the agent SDK (what `writ sudo token` prints). */

@@ -21,7 +21,8 @@ export async function listenOnAgentSocket(path: string, handle: SocketHandler, o
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
-  const server = createServer((socket) => serve(socket, handle, onError))
+  // allowHalfOpen: a peer that shuts down its sending side after the request still gets the answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, handle, onError))
   // Created 0600 from the first moment (umask), then chmod for certainty: no window where others may connect.
   const previous = process.umask(0o177)
   try {
@@ -54,6 +55,8 @@ function serve(socket: Socket, handle: SocketHandler, onError: (error: Error) =>
   let done = false
   socket.setTimeout(IO_TIMEOUT_MS, () => socket.destroy())
   socket.on('error', () => socket.destroy())
+  // The peer finished sending before a whole frame arrived: nothing more can come.
+  socket.on('end', () => { if (!done) socket.destroy() })
   socket.on('data', (chunk: Buffer) => {
     if (done) return
     buffered = Buffer.concat([buffered, chunk])
