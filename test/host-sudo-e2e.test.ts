@@ -199,6 +199,7 @@ describe('the KRL installer', () => {
     await admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'krl push test' })
     await eventually(() => !readFileSync(krlPath).equals(before), 5_000)
     const elapsedMs = performance.now() - started
+    if (/\bwrit\b/.test(process.env.DEBUG ?? '')) process.stderr.write(`revocation call → KRL installed: ${elapsedMs.toFixed(0)} ms\n`)
     expect(elapsedMs).toBeLessThan(1_000)
     expect(query()).toBe('revoked')
   })
