@@ -33,6 +33,10 @@ export class AdminClient {
     return this.send<T>('PUT', path, body)
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('PATCH', path, body)
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.send<T>('DELETE', path)
   }

@@ -60,7 +60,7 @@ describe('writ policy without a server', () => {
     const result = await writ('policy', 'validate', EXAMPLE_POLICIES)
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^ok: 5 policies in 5 files \(offline: /)
+    expect(result.stdout).toMatch(/^ok: 6 policies in 6 files \(offline: /)
   })
 
   it('validate prints each problem as file: policy line:col: message and exits 1', async () => {
@@ -163,7 +163,7 @@ describe('writ policy against a running server', () => {
   it('validate uses the server, so actions are checked against the registry', async () => {
     const result = await writ('policy', 'validate', EXAMPLE_POLICIES)
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^ok: 5 policies in 5 files \(checked against the registry at http:\/\/127\.0\.0\.1:\d+\)$/)
+    expect(result.stdout).toMatch(/^ok: 6 policies in 6 files \(checked against the registry at http:\/\/127\.0\.0\.1:\d+\)$/)
     const candidate = join(work, 'typo.cedar')
     writeFileSync(candidate, '@id("typo")\nforbid (principal, action == Writ::Action::"deploy.runn", resource);\n')
     const typo = await writ('policy', 'validate', candidate)
@@ -185,7 +185,7 @@ describe('writ policy against a running server', () => {
     const result = await writ('policy', 'push', EXAMPLE_POLICIES, '--comment', 'the shipped examples')
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^pushed policy set version 2: 5 policies in 5 files \(hash [0-9a-f]{12}\)$/)
+    expect(result.stdout).toMatch(/^pushed policy set version 2: 6 policies in 6 files \(hash [0-9a-f]{12}\)$/)
     const list = await writ('policy', 'list')
     expect(list.stdout.split('\n')[0]).toMatch(/^VERSION +ACTIVE +CREATED +BY +HASH +COMMENT$/)
     expect(list.stdout.split('\n')[1]).toMatch(/^2 +\* .* the shipped examples$/)
@@ -208,15 +208,16 @@ describe('writ policy against a running server', () => {
 
   it('diff prints a unified diff per file between two versions, files added and removed included', async () => {
     const result = await writ('policy', 'diff', '1', '2')
+    expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('--- a/default.cedar\t(version 1)\n+++ b/default.cedar\t(version 2)\n@@ ')
     expect(result.stdout).toContain('--- /dev/null\t(version 1)\n+++ b/business-hours-deploys.cedar\t(version 2)\n@@ -0,0 +1,15 @@\n+// Production deploys only')
     expect(result.stdout).toMatch(/^ permit \(principal, action, resource\);$/m)
-    expect(result.stdout.split('\n').at(-1)).toBe('5 files differ: 1 changed, 4 added, 0 removed')
+    expect(result.stdout.split('\n').at(-1)).toBe('6 files differ: 1 changed, 5 added, 0 removed')
     const json = await writ('policy', 'diff', '1', '2', '--json')
     expect(json.code).toBe(0)
     const diff = JSON.parse(json.stdout) as { from: string; to: string; files: { file: string; status: string; hunks: { header: string; lines: string[] }[] }[]; summary: unknown }
-    expect(diff).toMatchObject({ from: 'version 1', to: 'version 2', summary: { changed: 1, added: 4, removed: 0 } })
+    expect(diff).toMatchObject({ from: 'version 1', to: 'version 2', summary: { changed: 1, added: 5, removed: 0 } })
     expect(diff.files.find((f) => f.file === 'business-hours-deploys.cedar')).toMatchObject({ status: 'added', hunks: [{ header: '@@ -0,0 +1,15 @@' }] })
   })
 

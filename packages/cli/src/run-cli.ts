@@ -9,6 +9,7 @@ import type { CliContext } from './cli-context.js'
 import { registerDbCommands } from './db-commands.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerHostSideCommands } from './host-side-commands.js'
+import { registerHostCommands } from './host-commands.js'
 import { registerKeysCommands } from './keys-commands.js'
 import { registerTrustCommands } from './trust-commands.js'
 import { registerLoginCommands } from './login-commands.js'
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLoginCommands(program, ctx)
   registerDbCommands(program, ctx)
   registerDemoCommand(program, ctx)
+  registerHostCommands(program, ctx)
   // Last: `writ host` may already exist (the control plane's host commands); these join it.
   registerHostSideCommands(program, ctx)
   registerSudoCommands(program, ctx)

@@ -118,4 +118,38 @@ describe('mint rules for ssh.login and sudo.exec on host:<name>', () => {
       expect(JSON.stringify(await response.json())).toMatch(/ssh_/)
     }
   })
+
+  it('held for a human: approvers see the exact argv; redemption issues ssh.login with the parameters policy decides then', async () => {
+    const held = await t.register({ ...exampleDocument('sre-responder'), name: 'sre-held', human_oversight: { required_for: ['sudo.exec', 'ssh.login'], approvers: ['oncall@example.com'] } })
+    const oncall = (await (await t.admin('POST', '/v1/admins', { name: 'oncall@example.com', roles: ['approver'] })).json() as { credential: string }).credential
+    const as = (path: string) => Promise.resolve(t.app.adminApp.request(path, { method: 'POST', headers: { authorization: `Bearer ${oncall}`, 'content-type': 'application/json' }, body: '{}' }))
+    const ask = async (action: string, parameters?: unknown) => {
+      const response = await t.token({
+        grant_type: 'client_credentials', client_id: held.agent.id, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await held.assertion(), task_id: 'T-2',
+        authorization_details: JSON.stringify([{ type: 'writ_action', action, resource: 'host:web-1', ...(parameters ? { parameters } : {}) }]),
+      })
+      expect(response.status).toBe(400)
+      return ((await response.json()) as { auth_req_id: string }).auth_req_id
+    }
+    const redeem = async (authReqId: string) => {
+      expect((await as(`/v1/approvals/${authReqId}/approve`)).status).toBe(200)
+      t.clock.advance(5_000)
+      const response = await t.token({
+        grant_type: 'urn:openid:params:grant-type:ciba', client_id: held.agent.id, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await held.assertion(), auth_req_id: authReqId,
+      })
+      expect(response.status).toBe(200)
+      return decodeJwt(((await response.json()) as { access_token: string }).access_token)
+    }
+    const argv = ['systemctl', 'restart', 'nginx']
+    const sudoId = await ask('sudo.exec', { runas: 'root', argv })
+    const view = await (await t.admin('GET', `/v1/approvals/${sudoId}`)).json()
+    expect(JSON.stringify(view)).toContain(JSON.stringify(argv))
+    const sudo = await redeem(sudoId)
+    expect(sudo).toMatchObject({ aud: 'urn:writ:host:web-1', authorization_details: [{ parameters: { runas: 'root', argv } }] })
+    expect((sudo.exp as number) - (sudo.iat as number)).toBe(300)
+    const ssh = await redeem(await ask('ssh.login'))
+    expect(ssh).toMatchObject({ aud: 'urn:writ:host:web-1', authorization_details: [{ parameters: { principals: ['deploy', 'ops'], extensions: ['permit-pty'] } }] })
+  })
 })

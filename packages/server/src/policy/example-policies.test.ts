@@ -27,20 +27,21 @@ const agent = agentFrom(document())
 const fridayEveningUtc = Date.UTC(2025, 5, 13, 17, 30)
 
 describe('examples/policies', () => {
-  test('ships the five documented examples', () => {
+  test('ships the six documented examples', () => {
     expect(Object.keys(files).sort()).toEqual([
       'business-hours-deploys.cedar', 'confidential-delete-platforms.cedar', 'default.cedar', 'offboarded-owners.cedar', 'restricted-needs-ticket.cedar',
+      'sre-staging-ssh.cedar',
     ])
   })
 
   test('validate together without errors or warnings', () => {
-    const result = validatePolicyFiles(files, ['deploy.run', 'customer.read', 'records.delete'])
+    const result = validatePolicyFiles(files, ['deploy.run', 'customer.read', 'records.delete', 'ssh.login'])
     expect(result.errors).toEqual([])
     expect(result.warnings).toEqual([])
   })
 
   test.each(Object.keys(files))('%s validates on its own', (name) => {
-    expect(validatePolicyFiles({ [name]: files[name] ?? '' }, ['deploy.run']).ok).toBe(true)
+    expect(validatePolicyFiles({ [name]: files[name] ?? '' }, ['deploy.run', 'ssh.login']).ok).toBe(true)
   })
 
   const engine = engineWith(files, { declaredActions: ['deploy.run', 'customer.read', 'records.delete'], timeZone: 'UTC' })
@@ -65,5 +66,25 @@ describe('examples/policies', () => {
     const decision = engine.decide(requestFor(...args))
     expect(decision.effect).toBe(effect)
     expect(decision.reasons).toContain(reason)
+  })
+
+  test('agents of team sre may ssh.login to hosts labelled env=staging: allowed for a staging host, denied for prod', () => {
+    const ssh = engineWith({ 'sre-staging-ssh.cedar': files['sre-staging-ssh.cedar'] ?? '' }, { declaredActions: ['ssh.login'], timeZone: 'UTC' })
+    const sre = agentFrom(documentWith({
+      team: 'sre', capabilities: [{ id: 'ssh.login', description: '', risk_level: 'medium' }],
+      data_access: [{ resource: 'host:*', access_type: 'write', sensitivity: 'internal' }],
+    }))
+    const staging = { targetHost: { name: 'web-1', labels: ['env=staging', 'role=web'] } }
+    const prod = { targetHost: { name: 'web-2', labels: ['env=prod', 'role=web'] } }
+    expect(ssh.decide(requestFor(sre, 'ssh.login', 'host:web-1', staging))).toMatchObject({ effect: 'allow', policies: ['sre-staging-ssh'] })
+    expect(ssh.decide(requestFor(sre, 'ssh.login', 'host:web-2', prod))).toMatchObject({ effect: 'deny', reasons: ['no_permit'] })
+    // An unenrolled host has no Writ::Host: nothing to match.
+    expect(ssh.decide(requestFor(sre, 'ssh.login', 'host:web-3')).effect).toBe('deny')
+    const qa = agentFrom(documentWith({ team: 'qa', capabilities: [{ id: 'ssh.login', description: '', risk_level: 'medium' }], data_access: [{ resource: 'host:*', access_type: 'write', sensitivity: 'internal' }] }))
+    expect(ssh.decide(requestFor(qa, 'ssh.login', 'host:web-1', staging)).effect).toBe('deny')
+    // The same with the compiled engine off: cedar-wasm agrees.
+    const wasm = engineWith({ 'sre-staging-ssh.cedar': files['sre-staging-ssh.cedar'] ?? '' }, { declaredActions: ['ssh.login'], timeZone: 'UTC', fastPath: false })
+    expect(wasm.decide(requestFor(sre, 'ssh.login', 'host:web-1', staging)).effect).toBe('allow')
+    expect(wasm.decide(requestFor(sre, 'ssh.login', 'host:web-2', prod)).effect).toBe('deny')
   })
 })
