@@ -15,7 +15,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
@@ -70,10 +70,15 @@ const group = `wbg${id}`, agent = `wba${id}`, plain = `wbp${id}`
 const dir = mkdtempSync(join(tmpdir(), 'writ-bench-sudo-'))
 chmodSync(dir, 0o755)
 const sudoersFile = `/etc/sudoers.d/writ-bench-${id}`
+// As the tests do (packages/host/src/sudo-system.fixture.ts): a backup left by a killed run is the true original.
+const BACKUP = '/run/lock/writ-sudo-test.sudo.conf'
+if (existsSync(BACKUP)) installAtomically('/etc/sudo.conf', readFileSync(BACKUP))
 const originalConf = readFileSync('/etc/sudo.conf')
+installAtomically(BACKUP, originalConf, 0o600)
 let hostAgent
 const cleanup = async () => {
   installAtomically('/etc/sudo.conf', originalConf)
+  rmSync(BACKUP, { force: true })
   for (const step of [() => rmSync(sudoersFile, { force: true }), () => execFileSync('userdel', [agent]), () => execFileSync('userdel', [plain]), () => execFileSync('groupdel', [group])]) {
     try { step() } catch { /* best effort */ }
   }

@@ -199,8 +199,34 @@ describe('the KRL installer', () => {
     await admin('POST', '/v1/revocations', { kind: 'token', jti, reason: 'krl push test' })
     await eventually(() => !readFileSync(krlPath).equals(before), 5_000)
     const elapsedMs = performance.now() - started
+    if (/\bwrit\b/.test(process.env.DEBUG ?? '')) process.stderr.write(`revocation call → KRL installed: ${elapsedMs.toFixed(0)} ms\n`)
     expect(elapsedMs).toBeLessThan(1_000)
     expect(query()).toBe('revoked')
+  })
+})
+
+describe('writ host enroll --dry-run and writ host uninstall', () => {
+  it('a dry run prints the plan and writes nothing; uninstall removes the sudo.conf block and the sshd drop-in', async () => {
+    const { uninstallThisHost } = await import('@writ/host')
+    const dry = mkdtempSync(join(tmpdir(), 'writ-host-dry-'))
+    try {
+      const lines: string[] = []
+      await enrollThisHost({
+        server: server.publicUrl, joinToken: 'unused', name: 'dry-1', dryRun: true, out: (line) => lines.push(line),
+        paths: { etcDir: join(dry, 'etc'), sshdConfigDir: join(dry, 'sshd'), sshHostKey: join(dry, 'key'), sudoConf: join(dry, 'sudo.conf'), pluginPath: join(dry, 'p.so') },
+      })
+      expect(lines.join('\n')).toContain('AuthorizedPrincipalsCommand /bin/echo %u@dry-1')
+      expect(lines.join('\n')).toContain('Plugin writ_approval')
+      expect(execFileSync('find', [dry, '-mindepth', '1']).toString()).toBe('')
+    } finally {
+      rmSync(dry, { recursive: true, force: true })
+    }
+    const paths = { etcDir: join(root, 'etc/writ'), sshdConfigDir: join(root, 'etc/ssh/sshd_config.d'), sudoConf: join(root, 'etc/sudo.conf') }
+    const out: string[] = []
+    uninstallThisHost({ paths, out: (line) => out.push(line) })
+    expect(readFileSync(paths.sudoConf, 'utf8')).not.toContain('writ')
+    expect(existsSync(join(paths.sshdConfigDir, 'writ.conf'))).toBe(false)
+    expect(out.join('\n')).toContain('removed the writ plugin block')
   })
 })
 

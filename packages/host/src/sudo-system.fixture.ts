@@ -1,10 +1,11 @@
 /**
  * Real sudo for tests: an exclusive lock around everything that touches /etc/sudo.conf and /etc/sudoers.d (test files
  * run in parallel), unique users and group per run, a NOPASSWD sudoers rule, the plugin built into a temp dir and
- * named in /etc/sudo.conf, and the original sudo.conf restored byte for byte at the end, even after a failure.
+ * named in /etc/sudo.conf, and the original sudo.conf restored byte for byte at the end, even after a failure (and,
+ * after a run killed outright, by the next run, from the backup it left beside the lock).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -13,7 +14,25 @@ import { installAtomically } from './krl-installer.js'
 import { withWritPlugins } from './sudo-conf.js'
 
 export const SUDO_TEST_LOCK = '/run/lock/writ-sudo-test.lock'
+/** The original sudo.conf while a holder of the lock has changed it; a holder that died leaves it for the next one. */
+export const SUDO_CONF_BACKUP = '/run/lock/writ-sudo-test.sudo.conf'
 const SUDO_CONF = '/etc/sudo.conf'
+
+/**
+ * Under the lock: a backup left by a run that was killed before its teardown is the true original, so it is put back
+ * first; then the original is saved, so a crash from here on is repaired by the next run. Returns the original.
+ */
+export function saveSudoConf(): Buffer {
+  if (existsSync(SUDO_CONF_BACKUP)) installAtomically(SUDO_CONF, readFileSync(SUDO_CONF_BACKUP))
+  const original = readFileSync(SUDO_CONF)
+  installAtomically(SUDO_CONF_BACKUP, original, 0o600)
+  return original
+}
+
+export function restoreSudoConf(original: Buffer): void {
+  installAtomically(SUDO_CONF, original)
+  rmSync(SUDO_CONF_BACKUP, { force: true })
+}
 
 /** Holds `flock` on the lock file in a child process until released (or until this process dies). */
 export async function acquireSudoLock(): Promise<() => Promise<void>> {
@@ -55,12 +74,18 @@ export async function setUpSudoSystem(socketPath: string): Promise<SudoSystem> {
   chmodSync(dir, 0o755)
   const sudoersFile = `/etc/sudoers.d/writ-test-${id}`
   const release = await acquireSudoLock()
-  const original = readFileSync(SUDO_CONF)
+  let original: Buffer
+  try {
+    original = saveSudoConf()
+  } catch (error) {
+    await release()
+    throw error
+  }
   const undo: Array<() => void> = []
   const teardown = async (): Promise<void> => {
     // Restore sudo.conf first: whatever else fails, the machine's sudo works as before.
     try {
-      installAtomically(SUDO_CONF, original)
+      restoreSudoConf(original)
     } finally {
       for (const step of undo.reverse()) {
         try { step() } catch { /* best effort; the rest still runs */ }
