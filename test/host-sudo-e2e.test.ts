@@ -205,6 +205,32 @@ describe('the KRL installer', () => {
   })
 })
 
+describe('the host certificate', () => {
+  it('is current after enrollment, and renewed (write then rename) when within the renewal window', async () => {
+    const { renewHostCertificateIfDue, certificateValidBefore } = await import('@writ/host')
+    expect(await hostAgent.certificateChecked).toBe('current')
+    const path = config.ssh_host_certificate_path!
+    const before = readFileSync(path, 'utf8')
+    const entries: Array<Record<string, unknown>> = []
+    const apiToken = async () => {
+      const { ResourceServerClient } = await import('@writ/sdk')
+      const client = new ResourceServerClient({ issuer: config.issuer, clientId: config.host_id, privateKey: JSON.parse(readFileSync(config.key_path, 'utf8')) as Record<string, unknown> })
+      return (await client.apiToken('writ:revocations')).token
+    }
+    const result = await renewHostCertificateIfDue({
+      url: `${server.publicUrl}/ssh/host-certificate`, publicKeyPath: config.ssh_host_public_key_path!, certificatePath: path,
+      apiToken, renewBeforeSeconds: 365 * 24 * 3600, log: (entry) => entries.push(entry),
+    })
+    expect(result, JSON.stringify(entries)).toBe('renewed')
+    const after = readFileSync(path, 'utf8')
+    expect(after).not.toBe(before)
+    expect(certificateValidBefore(after)).toBeGreaterThan(Date.now() / 1000 + 24 * 3600)
+    const listing = execFileSync('ssh-keygen', ['-L', '-f', path]).toString()
+    expect(listing).toContain('host certificate')
+    expect(listing).toContain(HOST)
+  })
+})
+
 describe('writ host enroll --dry-run and writ host uninstall', () => {
   it('a dry run prints the plan and writes nothing; uninstall removes the sudo.conf block and the sshd drop-in', async () => {
     const { uninstallThisHost } = await import('@writ/host')

@@ -13,6 +13,7 @@ import { hostApiTokenSource, type ApiTokenSource } from './api-token-source.js'
 import { listenOnAgentSocket } from './agent-socket.js'
 import type { HostConfig } from './host-config.js'
 import { openHostState, type HostState } from './host-state.js'
+import { renewHostCertificateIfDue } from './host-certificate-renewal.js'
 import { createKrlInstaller, type KrlInstaller } from './krl-installer.js'
 import { startReportSender, type ReportSender } from './report-sender.js'
 import { decideSudo } from './sudo-check.js'
@@ -31,11 +32,15 @@ export interface HostAgentOptions {
   apiToken?: ApiTokenSource
   revocationEventsUrl?: string
   reportBackoff?: { initialMs?: number; maxMs?: number }
+  /** Renew the SSH host certificate when less than this is left (default 10 days). */
+  hostCertificateRenewBeforeSeconds?: number
   nowMs?: () => number
 }
 
 export interface HostAgent {
   readonly socketPath: string
+  /** The first host-certificate check (undefined when the config names no SSH host key). */
+  readonly certificateChecked: Promise<'renewed' | 'current' | 'failed' | undefined>
   readonly revocations: RevocationSubscription
   readonly reports: ReportSender
   readonly krl: KrlInstaller | undefined
@@ -125,6 +130,18 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
   const krlTimer = krl === undefined ? undefined : setInterval(() => { void krl.refresh() }, (config.krl_interval_seconds ?? 30) * 1000)
   krlTimer?.unref()
   if (krl !== undefined) void krl.refresh()
+  // The SSH host certificate: checked at start and every hour, renewed when less than 10 days are left.
+  const renewCertificate = config.ssh_host_public_key_path === undefined || config.ssh_host_certificate_path === undefined
+    ? undefined
+    : () => renewHostCertificateIfDue({
+      url: `${issuer}/ssh/host-certificate`, publicKeyPath: config.ssh_host_public_key_path!, certificatePath: config.ssh_host_certificate_path!,
+      apiToken, log, nowSeconds: () => Math.floor(nowMs() / 1000),
+      ...(options.hostCertificateRenewBeforeSeconds !== undefined ? { renewBeforeSeconds: options.hostCertificateRenewBeforeSeconds } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    })
+  const certificateTimer = renewCertificate === undefined ? undefined : setInterval(() => { void renewCertificate() }, 3600_000)
+  certificateTimer?.unref()
+  const certificateChecked = renewCertificate === undefined ? Promise.resolve(undefined) : renewCertificate()
   // Spent jtis are kept until their token could no longer verify (exp plus the verifier's leeway, with margin).
   const pruneTimer = setInterval(() => {
     try {
@@ -138,12 +155,15 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
 
   return {
     socketPath: config.socket_path,
+    certificateChecked,
     revocations,
     reports,
     krl,
     async close() {
       clearInterval(pruneTimer)
       if (krlTimer !== undefined) clearInterval(krlTimer)
+      if (certificateTimer !== undefined) clearInterval(certificateTimer)
+      await certificateChecked.catch(() => undefined)
       revocations.close()
       reports.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
