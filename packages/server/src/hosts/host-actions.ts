@@ -1,11 +1,11 @@
 /**
- * The rules of capability requests on hosts, applied where the audience is decided (RFC 8707 `resource`): a
- * `host:<name>` resource is issued for exactly `urn:writ:host:<name>`, only while that host is enrolled and active;
+ * The rules of capability requests on hosts, applied where the audience is decided (RFC 8707 `resource`): `ssh.login`
+ * and `sudo.exec` on `host:<name>` are issued for exactly `urn:writ:host:<name>`, only while that host is active;
  * `sudo.exec` carries exactly `{runas, argv}`; `ssh.login` may only narrow the principals policy grants. Any other
  * request costs one prefix check.
  */
 import { WritError, type WritAction } from '@writ/sdk'
-import { HOST_AUDIENCE_PREFIX, HOST_RESOURCE_PREFIX, hostAudience, hostNameOfResource } from './host.js'
+import { HOST_AUDIENCE_PREFIX, hostAudience, hostNameOfResource } from './host.js'
 
 export const SSH_LOGIN = 'ssh.login'
 export const SUDO_EXEC = 'sudo.exec'
@@ -27,12 +27,11 @@ export interface HostAudienceSource {
  * usual audience rules). Throws the refusal otherwise.
  */
 export function hostAudienceOf(action: WritAction, requested: string | undefined, audiences: HostAudienceSource): string | undefined {
-  const onHost = action.resource.startsWith(HOST_RESOURCE_PREFIX)
-  const hostAction = action.action === SSH_LOGIN || action.action === SUDO_EXEC
-  if (!onHost && !hostAction) {
-    // untrusted: a host's audience is only ever issued for that host's own resource.
+  // Other actions on `host:` resources (reading a host's alerts from a monitoring API) keep the usual audience rules.
+  if (action.action !== SSH_LOGIN && action.action !== SUDO_EXEC) {
+    // untrusted: a host's audience is only ever issued for the host actions, which its agent enforces.
     if (requested?.startsWith(HOST_AUDIENCE_PREFIX)) {
-      throw new WritError('TARGET_INVALID', 'a host\'s audience is issued only for actions on `host:<name>`', { reasons: ['host_audience_for_other_resource'] })
+      throw new WritError('TARGET_INVALID', 'a host\'s audience is issued only for ssh.login and sudo.exec on that host', { reasons: ['host_audience_for_other_action'] })
     }
     return undefined
   }

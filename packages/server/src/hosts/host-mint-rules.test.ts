@@ -82,7 +82,7 @@ describe('mint rules for ssh.login and sudo.exec on host:<name>', () => {
     ['an oversized argv', 'sudo.exec', 'host:web-1', { runas: 'root', argv: ['echo', 'x'.repeat(2_100)] }, {}, 400, 'AUTHORIZATION_DETAILS_INVALID'],
     ['a resource naming another audience', 'sudo.exec', 'host:web-1', { runas: 'root', argv: ['true'] }, { resource: 'urn:writ:host:web-2' }, 400, 'TARGET_INVALID'],
     ['the fallback audience named', 'sudo.exec', 'host:web-1', { runas: 'root', argv: ['true'] }, { resource: 'https://api.writ.local' }, 400, 'TARGET_INVALID'],
-    ['a host audience for another resource', 'alerts.read', 'alerts:all', undefined, { resource: 'urn:writ:host:web-1' }, 400, 'TARGET_INVALID'],
+    ['a host audience for another action', 'alerts.read', 'host:web-1', undefined, { resource: 'urn:writ:host:web-1' }, 400, 'TARGET_INVALID'],
     ['an unenrolled host', 'sudo.exec', 'host:web-9', { runas: 'root', argv: ['true'] }, {}, 404, 'HOST_NOT_FOUND'],
     ['a resource that is not host:<name>', 'ssh.login', 'server:web-1', undefined, {}, 400, 'AUTHORIZATION_DETAILS_INVALID'],
     ['ssh.login asking for a principal policy did not grant', 'ssh.login', 'host:web-1', { principals: ['root'] }, {}, 403, 'POLICY_DENIED'],
