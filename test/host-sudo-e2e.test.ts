@@ -4,7 +4,8 @@
  * `sudo.exec` record in Writ's audit log; then a run while the control plane is down, whose report arrives once it is
  * back. Runs as root; takes the sudo test lock.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -153,6 +154,20 @@ describe('a host enrolled with Writ', () => {
     const [record] = await sudoRecords()
     expect(JSON.stringify(record)).toContain('a b')
     expect(JSON.stringify(record)).toContain(agentId)
+  })
+
+  it('`writ sudo token` prints a sudo.exec token for exactly that argv, host and run-as user', async () => {
+    const cli = join(REPO_ROOT, 'packages/cli/dist/writ.cjs')
+    // Asynchronously: the server runs in this process and must answer while the CLI waits.
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, '--url', server.publicUrl, 'sudo', 'token', '--agent', agentId, '--key', keyFile,
+      '--host', HOST, '--runas', sys.runas, '--task', 'T-token', '--', 'systemctl', 'restart', 'nginx', '--now'], { env: { PATH: process.env.PATH ?? '' } })
+    const token = stdout.trim()
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+    expect(claims.aud).toBe(`urn:writ:host:${HOST}`)
+    expect(claims.authorization_details).toEqual([expect.objectContaining({
+      action: 'sudo.exec', resource: `host:${HOST}`, parameters: { runas: sys.runas, argv: ['systemctl', 'restart', 'nginx', '--now'] },
+    })])
+    expect(claims.exp as number - (claims.iat as number)).toBeLessThanOrEqual(300)
   })
 
   it('a report made while the control plane is down arrives once it is back', async () => {

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { constants as osConstants } from 'node:os'
 import type { Command } from 'commander'
 import { WritError } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
@@ -31,7 +32,8 @@ export function registerSudoCommands(program: Command, ctx: CliContext): void {
       const code = await new Promise<number>((resolve, reject) => {
         const child = spawn('sudo', ['-u', options.runas, '--', ...argv], { stdio: 'inherit', env: { ...process.env, ...ctx.env, WRIT_SUDO_TOKEN: token } })
         child.once('error', reject)
-        child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + 1 : 1)))
+        // A command killed by a signal ends `writ sudo` as a shell reports it: 128 + the signal's number.
+        child.once('exit', (exitCode, signal) => resolve(exitCode ?? 128 + (signal ? osConstants.signals[signal] : 0)))
       })
       if (code !== 0) throw new CommandExit(code)
     })
