@@ -106,6 +106,19 @@ describe('POST /hosts/enroll: hostile battery', () => {
   })
 })
 
+describe('POST /hosts/enroll: the per-address rate limit', () => {
+  it('takes the address bucket before reading the body: a flood is refused 429', async () => {
+    const t = await createTestApp({ config: { rateLimits: { perAddress: { ratePerSecond: 0.01, burst: 2 } } }, remoteAddress: () => '192.0.2.7' })
+    try {
+      const statuses = []
+      for (let i = 0; i < 4; i++) statuses.push((await enroll(t, { join_token: 'writ-join-x' })).status)
+      expect(statuses).toEqual([400, 400, 429, 429])
+    } finally {
+      await t.close()
+    }
+  })
+})
+
 describe.skipIf(!TEST_DATABASE_URL)(describePostgres(), () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
   afterAll(async () => database?.drop())
