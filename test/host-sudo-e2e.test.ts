@@ -62,13 +62,26 @@ async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
-/** `writ sudo` as the agent's unix account: mints the token with the agent's key and runs sudo with it. */
-function writSudo(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * `writ sudo` as the agent's unix account: mints the token with the agent's key and runs sudo with it. Where that
+ * account cannot read the checkout (a CI job under /root), the same two steps run split: `writ sudo token` as root,
+ * then sudo as the agent with the token in WRIT_SUDO_TOKEN, which is what `writ sudo` does.
+ */
+async function writSudo(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = join(REPO_ROOT, 'packages/cli/dist/writ.cjs')
-  const args = ['-u', sys.agent, '--', process.execPath, cli, '--url', server.publicUrl, 'sudo', '--agent', agentId, '--key', keyFile,
-    '--host', HOST, '--runas', sys.runas, '--task', 'T-e2e', '--', ...argv]
+  const agentOptions = ['--agent', agentId, '--key', keyFile, '--host', HOST, '--runas', sys.runas, '--task', 'T-e2e']
+  const readable = await run('runuser', ['-u', sys.agent, '--', 'test', '-r', cli])
+  if (readable.code !== 0) {
+    const minted = await run(process.execPath, [cli, '--url', server.publicUrl, 'sudo', 'token', ...agentOptions, '--', ...argv])
+    if (minted.code !== 0) return minted
+    return sys.sudo(sys.agent, ['-u', sys.runas, '--', ...argv], { WRIT_SUDO_TOKEN: minted.stdout.trim() })
+  }
+  return run('runuser', ['-u', sys.agent, '--', process.execPath, cli, '--url', server.publicUrl, 'sudo', ...agentOptions, '--', ...argv])
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runuser', args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
