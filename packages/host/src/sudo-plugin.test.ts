@@ -120,6 +120,20 @@ describe('refused', () => {
     })
   }
 
+  it('a run-as group (-g) the token does not name', async () => {
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
+    const result = await sys.sudo(sys.agent, ['-u', sys.runas, '-g', sys.group, '--', ...argv()], { WRIT_SUDO_TOKEN: token })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('writ: sudo refused: a run-as group (-g) is not available to agents')
+  })
+
+  it('sudoedit', async () => {
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: ['sudoedit', '/etc/hostname'] })
+    const result = await sys.sudo(sys.agent, ['-u', sys.runas, '-e', '/etc/hostname'], { WRIT_SUDO_TOKEN: token, EDITOR: '/bin/true' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('writ: sudo refused: sudoedit is not available to agents')
+  })
+
   it('a spent token, also after the daemon restarted', async () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
     expect((await sudoAs(sys.agent, token, argv())).code).toBe(0)
