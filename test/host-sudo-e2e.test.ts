@@ -183,6 +183,23 @@ describe('a host enrolled with Writ', () => {
     expect(claims.exp as number - (claims.iat as number)).toBeLessThanOrEqual(300)
   })
 
+  it('revoking the task ends a command that is running under it', async () => {
+    const { createAgentClient } = await import('@writ/sdk')
+    const client = createAgentClient({ issuer: server.app.issuer, agent: agentId, privateKey: JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown> })
+    const argv = ['/bin/sleep', '60']
+    const grant = await client.requestCapability({
+      action: 'sudo.exec', resource: `host:${HOST}`, audience: `urn:writ:host:${HOST}`, taskId: 'T-stop', parameters: { runas: sys.runas, argv },
+    })
+    const started = Date.now()
+    const run = sys.sudo(sys.agent, ['-u', sys.runas, '--', ...argv], { WRIT_SUDO_TOKEN: grant.accessToken })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-stop', reason: 'stop the task' })
+    const result = await run
+    expect(result.code).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    await eventually(async () => JSON.stringify(await sudoRecords()).includes('SIGTERM'))
+  })
+
   it('a report made while the control plane is down arrives once it is back', async () => {
     const token = await mintDirect([script, 'while-down'])
     const before = (await sudoRecords()).length

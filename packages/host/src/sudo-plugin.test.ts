@@ -157,6 +157,21 @@ describe('refused', () => {
     expect(result.stderr).toContain('revoked')
   })
 
+  it('a running command ends when a revocation covers its token', async () => {
+    const jti = `running-${Date.now()}`
+    const argv = ['/bin/sleep', '60']
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
+    const started = Date.now()
+    const run = sudoAs(sys.agent, token, argv)
+    await eventually(() => logs.some((e) => e.event === 'sudo.allowed' && e.jti === jti))
+    issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
+    const result = await run
+    expect(result.code).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(logs.some((e) => e.event === 'sudo.terminated' && e.jti === jti)).toBe(true)
+    await eventually(() => [...issuer.reports.values()].some((r) => r.jti === jti && r.signal === 'SIGTERM'))
+  })
+
   it('when the daemon is down (fail closed)', async () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
     await agent.close()
