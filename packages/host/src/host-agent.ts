@@ -173,6 +173,9 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
   const certificateTimer = renewCertificate === undefined ? undefined : setInterval(() => { void renewCertificate() }, 3600_000)
   certificateTimer?.unref()
   const certificateChecked = renewCertificate === undefined ? Promise.resolve(undefined) : renewCertificate()
+  // Backstop for the push: an event that arrived while the list was not current is acted on once it is.
+  const terminateTimer = setInterval(() => { if (running.size > 0) terminateRevokedRuns() }, 1_000)
+  terminateTimer.unref()
   // Spent jtis are kept until their token could no longer verify (exp plus the verifier's leeway, with margin).
   const pruneTimer = setInterval(() => {
     try {
@@ -192,6 +195,7 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     krl,
     async close() {
       clearInterval(pruneTimer)
+      clearInterval(terminateTimer)
       if (krlTimer !== undefined) clearInterval(krlTimer)
       if (certificateTimer !== undefined) clearInterval(certificateTimer)
       await certificateChecked.catch(() => undefined)
