@@ -94,4 +94,15 @@ describe('writ ssh cert and writ ssh login', () => {
     expect(result.code, result.stderr).toBe(0)
     expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${USER}`))
   })
+
+  it('writ ssh login is refused when policy does not grant the asked-for user (the request may only narrow)', async () => {
+    const result = await writ('ssh', 'login', 'web-1', '--address', sshd.address, '--port', String(sshd.port), '--user', 'root', ...asAgent(), '--', 'true')
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toMatch(/ssh_principal_not_granted|POLICY_DENIED|denied/i)
+  })
+
+  it('without --user, writ ssh login logs in as the principal policy granted', async () => {
+    const result = await writ('ssh', 'login', 'web-1', '--address', sshd.address, '--port', String(sshd.port), ...asAgent(), '--', 'test', '"$(id -un)"', '=', USER)
+    expect(result.code, result.stderr).toBe(0)
+  })
 })
