@@ -3,7 +3,7 @@
  * record), completes run reports and sends them to the control plane, keeps sshd's KRL current, and follows Writ's
  * revocation stream (strict: an unknown revocation state refuses every sudo).
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:net'
 import { constants as osConstants } from 'node:os'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
@@ -129,6 +129,11 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
       if (processStartTime(run.pid) !== run.startTime) continue
       try {
         process.kill(run.pid, 'SIGTERM')
+        // sudo ignores a signal from a process in its own process group (a daemon started from the same session):
+        // its direct children (the command, or sudo's pty monitor, which relays) get one as well.
+        for (const child of childrenOf(run.pid)) {
+          try { process.kill(child, 'SIGTERM') } catch { /* already gone */ }
+        }
         log({ event: 'sudo.terminated', report_id: reportId, jti: run.claims.jti, pid: run.pid, reason: 'revoked' })
       } catch (error) {
         log({ event: 'sudo.terminate_failed', report_id: reportId, error: (error as Error).message })
@@ -224,6 +229,26 @@ function processStartTime(pid: number): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return children
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children
 }
 
 function signalName(value: number): string {
