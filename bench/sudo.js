@@ -15,7 +15,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
@@ -63,6 +63,7 @@ const mint = (runas, argv) => {
 }
 
 // --- the system: lock, users, sudoers, plugin, sudo.conf -------------------------------------------------------------------
+mkdirSync('/run/lock', { recursive: true })
 const lock = spawn('flock', ['-x', '/run/lock/writ-sudo-test.lock', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] })
 await new Promise((resolve) => lock.stdout.once('data', resolve))
 const id = randomBytes(3).toString('hex')

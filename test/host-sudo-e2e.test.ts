@@ -62,13 +62,26 @@ async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
-/** `writ sudo` as the agent's unix account: mints the token with the agent's key and runs sudo with it. */
-function writSudo(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * `writ sudo` as the agent's unix account: mints the token with the agent's key and runs sudo with it. Where that
+ * account cannot read the checkout (a CI job under /root), the same two steps run split: `writ sudo token` as root,
+ * then sudo as the agent with the token in WRIT_SUDO_TOKEN, which is what `writ sudo` does.
+ */
+async function writSudo(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = join(REPO_ROOT, 'packages/cli/dist/writ.cjs')
-  const args = ['-u', sys.agent, '--', process.execPath, cli, '--url', server.publicUrl, 'sudo', '--agent', agentId, '--key', keyFile,
-    '--host', HOST, '--runas', sys.runas, '--task', 'T-e2e', '--', ...argv]
+  const agentOptions = ['--agent', agentId, '--key', keyFile, '--host', HOST, '--runas', sys.runas, '--task', 'T-e2e']
+  const readable = await run('runuser', ['-u', sys.agent, '--', 'test', '-r', cli])
+  if (readable.code !== 0) {
+    const minted = await run(process.execPath, [cli, '--url', server.publicUrl, 'sudo', 'token', ...agentOptions, '--', ...argv])
+    if (minted.code !== 0) return minted
+    return sys.sudo(sys.agent, ['-u', sys.runas, '--', ...argv], { WRIT_SUDO_TOKEN: minted.stdout.trim() })
+  }
+  return run('runuser', ['-u', sys.agent, '--', process.execPath, cli, '--url', server.publicUrl, 'sudo', ...agentOptions, '--', ...argv])
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runuser', args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -168,6 +181,23 @@ describe('a host enrolled with Writ', () => {
       action: 'sudo.exec', resource: `host:${HOST}`, parameters: { runas: sys.runas, argv: ['systemctl', 'restart', 'nginx', '--now'] },
     })])
     expect(claims.exp as number - (claims.iat as number)).toBeLessThanOrEqual(300)
+  })
+
+  it('revoking the task ends a command that is running under it', async () => {
+    const { createAgentClient } = await import('@writ/sdk')
+    const client = createAgentClient({ issuer: server.app.issuer, agent: agentId, privateKey: JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown> })
+    const argv = ['/bin/sleep', '60']
+    const grant = await client.requestCapability({
+      action: 'sudo.exec', resource: `host:${HOST}`, audience: `urn:writ:host:${HOST}`, taskId: 'T-stop', parameters: { runas: sys.runas, argv },
+    })
+    const started = Date.now()
+    const run = sys.sudo(sys.agent, ['-u', sys.runas, '--', ...argv], { WRIT_SUDO_TOKEN: grant.accessToken })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    await admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-stop', reason: 'stop the task' })
+    const result = await run
+    expect(result.code).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    await eventually(async () => JSON.stringify(await sudoRecords()).includes('SIGTERM'))
   })
 
   it('a report made while the control plane is down arrives once it is back', async () => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { HostPaths } from '@writ/host'
 import type { CliContext } from './cli-context.js'
+import { formatJson } from './output.js'
 
 interface PathOptions {
   etcDir?: string
@@ -18,6 +19,7 @@ interface PathOptions {
   stateDir?: string
   agentGroup?: string
   dryRun?: boolean
+  json?: boolean
 }
 
 /** The `host` command, shared with the control plane's host commands whichever registers first. */
@@ -42,6 +44,7 @@ function withPathOptions(command: Command): Command {
     .option('--state-dir <dir>', 'the host agent\'s state (default /var/lib/writ/host)')
     .option('--agent-group <group>', 'the unix group of agent accounts (default writ-agents)')
     .option('--dry-run', 'print what would change, change nothing')
+    .option('--json', 'print one JSON object: the configuration and the lines describing each change')
 }
 
 function pathsOf(options: PathOptions): Partial<HostPaths> {
@@ -69,15 +72,18 @@ export function registerHostSideCommands(program: Command, ctx: CliContext): voi
       const joinToken = options.token ?? ctx.env.WRIT_JOIN_TOKEN
       if (!options.dryRun && (joinToken === undefined || joinToken === '')) command.error('error: a join token is needed: --token or WRIT_JOIN_TOKEN')
       const { enrollThisHost } = await hostPackage()
-      await enrollThisHost({
+      const lines: string[] = []
+      const config = await enrollThisHost({
         server: options.server, joinToken: joinToken ?? '', ...(options.name ? { name: options.name } : {}),
-        dryRun: options.dryRun === true, paths: pathsOf(options), out: ctx.out,
+        dryRun: options.dryRun === true, paths: pathsOf(options), out: options.json ? (line) => lines.push(line) : ctx.out,
       })
+      if (options.json) ctx.out(formatJson({ dry_run: options.dryRun === true, config, changes: lines }))
     })
 
   host.command('agent')
     .description('run the host agent: answers the sudo plugin, sends run reports, keeps sshd\'s KRL current (run as root)')
     .option('--config <file>', `the host configuration (default ${DEFAULT_CONFIG_PATH})`)
+    .option('--json', 'accepted for symmetry: the agent logs JSON lines either way')
     .action(async (options: { config?: string }) => {
       const { loadHostConfig, startHostAgent } = await hostPackage()
       const config = loadHostConfig(options.config ?? DEFAULT_CONFIG_PATH)
@@ -90,15 +96,19 @@ export function registerHostSideCommands(program: Command, ctx: CliContext): voi
   host.command('build-plugin')
     .description('build the sudo approval/audit plugin with the system compiler')
     .option('--output <file>', `where to put it (default ${DEFAULT_PLUGIN_PATH})`)
-    .action(async (options: { output?: string }) => {
+    .option('--json', 'print {"path": …}')
+    .action(async (options: { output?: string; json?: boolean }) => {
       const { buildSudoPlugin } = await hostPackage()
-      ctx.out(`built ${buildSudoPlugin(options.output ?? DEFAULT_PLUGIN_PATH)}`)
+      const path = buildSudoPlugin(options.output ?? DEFAULT_PLUGIN_PATH)
+      ctx.out(options.json ? formatJson({ path }) : `built ${path}`)
     })
 
   withPathOptions(host.command('uninstall')
     .description('remove Writ\'s sudo plugin lines and sshd settings from this host (run as root)'))
     .action(async (options: PathOptions) => {
       const { uninstallThisHost } = await hostPackage()
-      uninstallThisHost({ paths: pathsOf(options), dryRun: options.dryRun === true, out: ctx.out })
+      const lines: string[] = []
+      uninstallThisHost({ paths: pathsOf(options), dryRun: options.dryRun === true, out: options.json ? (line) => lines.push(line) : ctx.out })
+      if (options.json) ctx.out(formatJson({ dry_run: options.dryRun === true, changes: lines }))
     })
 }

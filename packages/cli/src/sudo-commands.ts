@@ -8,6 +8,7 @@ import { constants as osConstants } from 'node:os'
 import type { Command } from 'commander'
 import { WritError } from '@writ/sdk'
 import type { CliContext } from './cli-context.js'
+import { formatJson } from './output.js'
 import { CommandExit } from './report-error.js'
 import { agentClientFor, reportPending, type AgentOptions } from './token-commands.js'
 
@@ -41,9 +42,11 @@ export function registerSudoCommands(program: Command, ctx: CliContext): void {
   withAgentOptions(sudo.command('token')
     .description('print a sudo.exec capability token for one exact command (for WRIT_SUDO_TOKEN)')
     .argument('<argv...>', 'the command and its arguments, after --'))
+    .option('--json', 'print {"access_token", "host", "runas", "argv"}')
     .action(async (argv: string[], _options: SudoOptions, command: Command) => {
-      const options = command.optsWithGlobals<SudoOptions>()
-      ctx.out(await mintSudoToken(argv, options, ctx, command))
+      const options = command.optsWithGlobals<SudoOptions & { json?: boolean }>()
+      const token = await mintSudoToken(argv, options, ctx, command)
+      ctx.out(options.json ? formatJson({ access_token: token, host: options.host ?? thisHostName(), runas: options.runas, argv }) : token)
     })
 }
 

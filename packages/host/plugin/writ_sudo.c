@@ -338,6 +338,10 @@ static int approval_check(char * const command_info[], char * const run_argv[], 
     frame_field(&f, invoking_cwd, strlen(invoking_cwd));
     frame_field(&f, runas->pw_name, strlen(runas->pw_name));
     frame_field(&f, command, strlen(command));
+    /* This sudo process stays the command's parent: the daemon signals it when a revocation covers the token. */
+    char pid_text[32];
+    snprintf(pid_text, sizeof(pid_text), "%ld", (long)getpid());
+    frame_field(&f, pid_text, strlen(pid_text));
     for (size_t i = 0; run_argv[i] != NULL; i++) frame_field(&f, run_argv[i], strlen(run_argv[i]));
     if (f.overflow) {
         free(f.data);

@@ -56,16 +56,17 @@ function exchange(bytes: Buffer): Promise<{ kind: string; message: string } | 'c
 }
 
 const check = (token: string, argv: (string | Buffer)[], runas = 'root', command = '/usr/bin/true') =>
-  encodeFrame('C', [token, 'agent', '/', runas, command, ...argv])
+  encodeFrame('C', [token, 'agent', '/', runas, command, String(process.pid), ...argv])
 
 describe('frames the plugin never sends', () => {
   const cases: Array<{ name: string; frame: () => Promise<Buffer> | Buffer; expected: 'closed' | RegExp }> = [
     { name: 'a NUL inside an argv element', frame: async () => check(await issuer.mint({ host: HOST, argv: ['true', 'a\u0000b'] }), ['true', Buffer.from('a\u0000b')]), expected: /malformed/ },
     { name: 'a NUL inside the token', frame: () => check('a\u0000b', ['true']), expected: /malformed/ },
     { name: 'argv bytes that are not UTF-8', frame: () => check('x', ['true', Buffer.from([0xff, 0xfe])]), expected: /malformed/ },
-    { name: 'no argv at all', frame: () => encodeFrame('C', ['x', 'agent', '/', 'root', '/usr/bin/true']), expected: /malformed/ },
+    { name: 'no argv at all', frame: () => encodeFrame('C', ['x', 'agent', '/', 'root', '/usr/bin/true', '1']), expected: /malformed/ },
+    { name: 'a pid that is not a number', frame: () => encodeFrame('C', ['x', 'agent', '/', 'root', '/usr/bin/true', '1; kill', 'true']), expected: /malformed/ },
     { name: 'an unknown kind', frame: () => encodeFrame('Z', ['x']), expected: /malformed/ },
-    { name: 'a field length past the end', frame: () => { const f = check('x', ['true']); f.writeUInt32BE(0xffff, 6); return f }, expected: /malformed/ },
+    { name: 'a field length past the end', frame: () => { const f = check('x', ['true']); f.writeUInt32BE(0xffff, 5); return f }, expected: /malformed/ },
     { name: 'a length prefix over the limit', frame: () => { const b = Buffer.alloc(8); b.writeUInt32BE(MAX_REQUEST_BYTES + 1); return b }, expected: 'closed' },
     { name: 'a zero length prefix', frame: () => Buffer.alloc(4), expected: 'closed' },
     { name: 'more bytes than the prefix says', frame: () => Buffer.concat([check('x', ['true']), Buffer.from('extra')]), expected: 'closed' },

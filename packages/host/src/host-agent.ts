@@ -3,11 +3,13 @@
  * record), completes run reports and sends them to the control plane, keeps sshd's KRL current, and follows Writ's
  * revocation stream (strict: an unknown revocation state refuses every sudo).
  */
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:net'
 import { constants as osConstants } from 'node:os'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import {
-  createCapabilityVerifier, subscribeRevocations, type CapabilityVerifier, type RevocationSubscription,
+  createCapabilityVerifier, subscribeRevocations,
+  type CapabilityClaims, type CapabilityVerifier, type JwsHeader, type RevocationSubscription,
 } from '@writ/sdk'
 import { hostApiTokenSource, type ApiTokenSource } from './api-token-source.js'
 import { listenOnAgentSocket } from './agent-socket.js'
@@ -56,6 +58,8 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     issuer: config.issuer, hostId: config.host_id, privateKey: options.privateKey, ...(options.fetch ? { fetch: options.fetch } : {}),
   })
   const state: HostState = openHostState(config.state_dir, nowMs)
+  // Runs in progress: a revocation that covers one's token ends it (SIGTERM to its sudo, which relays it to the command).
+  const running = new Map<string, RunningCommand>()
 
   const krl = config.krl_path === undefined ? undefined : createKrlInstaller({
     url: `${issuer}/ssh/krl`, path: config.krl_path, apiToken, log, ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -67,7 +71,10 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     ...(options.revocationEventsUrl !== undefined ? { eventsUrl: options.revocationEventsUrl } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     // Push: a revocation reaches sshd's KRL at once, not at the next interval.
-    onRevocation: () => { void krl?.refresh() },
+    onRevocation: () => {
+      void krl?.refresh()
+      terminateRevokedRuns()
+    },
     onError: (error) => log({ event: 'revocations.error', error: error.message }),
   })
   const verifier: CapabilityVerifier = createCapabilityVerifier({
@@ -98,6 +105,8 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     const decision = await decideSudo(request, { verifier, state, hostName: config.name, nowMs })
     const entry = { user: request.user, runas: request.runas, command: request.command, argv: request.argv, jti: decision.jti }
     if (decision.allow) {
+      const startTime = processStartTime(request.sudoPid)
+      if (startTime !== undefined) running.set(decision.reportId, { pid: request.sudoPid, startTime, claims: decision.claims, header: decision.header })
       log({ event: 'sudo.allowed', ...entry, report_id: decision.reportId })
       return allowReply(decision.reportId)
     }
@@ -106,7 +115,34 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     return denyReply(decision.message)
   }
 
+  function terminateRevokedRuns(): void {
+    for (const [reportId, run] of running) {
+      let revoked: boolean
+      try {
+        revoked = revocations.isRevoked(run.claims.iss, run.claims.jti, run.claims, run.header)
+      } catch {
+        continue // not current: the next event decides
+      }
+      if (!revoked) continue
+      running.delete(reportId)
+      // The pid is signalled only while it is still the same process (same start time): a reused pid is left alone.
+      if (processStartTime(run.pid) !== run.startTime) continue
+      try {
+        process.kill(run.pid, 'SIGTERM')
+        // sudo ignores a signal from a process in its own process group (a daemon started from the same session):
+        // its direct children (the command, or sudo's pty monitor, which relays) get one as well.
+        for (const child of childrenOf(run.pid)) {
+          try { process.kill(child, 'SIGTERM') } catch { /* already gone */ }
+        }
+        log({ event: 'sudo.terminated', report_id: reportId, jti: run.claims.jti, pid: run.pid, reason: 'revoked' })
+      } catch (error) {
+        log({ event: 'sudo.terminate_failed', report_id: reportId, error: (error as Error).message })
+      }
+    }
+  }
+
   function completeRun(request: EndRequest): Buffer {
+    running.delete(request.reportId)
     const { kind, value } = request.status
     const end = {
       exit_status: kind === 'exit' ? value : null,
@@ -142,6 +178,9 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
   const certificateTimer = renewCertificate === undefined ? undefined : setInterval(() => { void renewCertificate() }, 3600_000)
   certificateTimer?.unref()
   const certificateChecked = renewCertificate === undefined ? Promise.resolve(undefined) : renewCertificate()
+  // Backstop for the push: an event that arrived while the list was not current is acted on once it is.
+  const terminateTimer = setInterval(() => { if (running.size > 0) terminateRevokedRuns() }, 1_000)
+  terminateTimer.unref()
   // Spent jtis are kept until their token could no longer verify (exp plus the verifier's leeway, with margin).
   const pruneTimer = setInterval(() => {
     try {
@@ -161,6 +200,7 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     krl,
     async close() {
       clearInterval(pruneTimer)
+      clearInterval(terminateTimer)
       if (krlTimer !== undefined) clearInterval(krlTimer)
       if (certificateTimer !== undefined) clearInterval(certificateTimer)
       await certificateChecked.catch(() => undefined)
@@ -170,6 +210,45 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
       state.close()
     },
   }
+}
+
+interface RunningCommand {
+  pid: number
+  startTime: string
+  claims: CapabilityClaims
+  header: Readonly<JwsHeader>
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot): with the pid, it names one process for good. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may contain spaces and parentheses: split after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return fields[19]
+  } catch {
+    return undefined
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return children
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children
 }
 
 function signalName(value: number): string {

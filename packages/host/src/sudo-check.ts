@@ -7,14 +7,14 @@
  * command path exactly (`/usr/bin/systemctl`); argv[1..] must be equal element by element, same count.
  */
 import { randomUUID } from 'node:crypto'
-import { WritError, type CapabilityVerifier } from '@writ/sdk'
+import { WritError, type CapabilityClaims, type CapabilityVerifier, type JwsHeader } from '@writ/sdk'
 import type { ActionReport, HostState } from './host-state.js'
 import type { CheckRequest } from './sudo-wire.js'
 
 export const SUDO_ACTION = 'sudo.exec'
 
 export type SudoDecision =
-  | { allow: true; reportId: string; jti: string }
+  | { allow: true; reportId: string; jti: string; claims: CapabilityClaims; header: Readonly<JwsHeader> }
   | { allow: false; message: string; reason: string; jti?: string }
 
 export interface SudoCheckDeps {
@@ -70,7 +70,7 @@ export async function decideSudo(request: CheckRequest, deps: SudoCheckDeps): Pr
     return { allow: false, message: 'the host agent cannot record the run', reason: 'state_write_failed', jti }
   }
   if (!spent) return refuse('the token was already used', 'token_spent')
-  return { allow: true, reportId: started.id, jti }
+  return { allow: true, reportId: started.id, jti, claims, header: verified.header }
 }
 
 /** The token's argv against the one sudo runs: vectors, element by element, never joined. */

@@ -120,6 +120,20 @@ describe('refused', () => {
     })
   }
 
+  it('a run-as group (-g) the token does not name', async () => {
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
+    const result = await sys.sudo(sys.agent, ['-u', sys.runas, '-g', sys.group, '--', ...argv()], { WRIT_SUDO_TOKEN: token })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('writ: sudo refused: a run-as group (-g) is not available to agents')
+  })
+
+  it('sudoedit', async () => {
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: ['sudoedit', '/etc/hostname'] })
+    const result = await sys.sudo(sys.agent, ['-u', sys.runas, '-e', '/etc/hostname'], { WRIT_SUDO_TOKEN: token, EDITOR: '/bin/true' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('writ: sudo refused: sudoedit is not available to agents')
+  })
+
   it('a spent token, also after the daemon restarted', async () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
     expect((await sudoAs(sys.agent, token, argv())).code).toBe(0)
@@ -141,6 +155,22 @@ describe('refused', () => {
     const result = await sudoAs(sys.agent, token, argv())
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('revoked')
+  })
+
+  it('a running command ends when a revocation covers its token', async () => {
+    const jti = `running-${Date.now()}`
+    const argv = ['/bin/sleep', '60']
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
+    const started = Date.now()
+    const run = sudoAs(sys.agent, token, argv)
+    await eventually(() => logs.some((e) => e.event === 'sudo.allowed' && e.jti === jti))
+    issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
+    const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])
+    expect(result, JSON.stringify(logs.filter((e) => e.jti === jti || String(e.event).startsWith('revocations')))).toBeDefined()
+    expect(result!.code).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(logs.some((e) => e.event === 'sudo.terminated' && e.jti === jti)).toBe(true)
+    await eventually(() => [...issuer.reports.values()].some((r) => r.jti === jti && r.signal === 'SIGTERM'))
   })
 
   it('when the daemon is down (fail closed)', async () => {

@@ -5,9 +5,9 @@
  * after a run killed outright, by the next run, from the backup it left beside the lock).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { buildSudoPlugin } from './build-plugin.js'
 import { installAtomically } from './krl-installer.js'
@@ -36,6 +36,7 @@ export function restoreSudoConf(original: Buffer): void {
 
 /** Holds `flock` on the lock file in a child process until released (or until this process dies). */
 export async function acquireSudoLock(): Promise<() => Promise<void>> {
+  mkdirSync(dirname(SUDO_TEST_LOCK), { recursive: true })
   const child: ChildProcess = spawn('flock', ['-x', SUDO_TEST_LOCK, '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] })
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject)

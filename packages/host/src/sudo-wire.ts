@@ -19,6 +19,8 @@ export interface CheckRequest {
   runas: string
   /** The command path sudo resolved (command_info `command=`). */
   command: string
+  /** The sudo front-end's pid: the command's parent for as long as it runs. */
+  sudoPid: number
   /** The argv sudo will run, as a vector; argv[0] as typed. */
   argv: string[]
 }
@@ -66,7 +68,9 @@ function text(field: Buffer | undefined, what: string): string {
 export function parsePluginRequest(payload: Buffer): PluginRequest {
   const { kind, fields } = parseFields(payload)
   if (kind === 'C') {
-    if (fields.length < 6) throw new FrameError('a check needs token, user, cwd, runas, command and argv')
+    if (fields.length < 7) throw new FrameError('a check needs token, user, cwd, runas, command, pid and argv')
+    const pid = text(fields[5], 'pid')
+    if (!/^[1-9]\d{0,9}$/.test(pid)) throw new FrameError('pid is not a process id')
     const token = fields[0]!
     if (token.length > MAX_TOKEN_BYTES) throw new FrameError('token too large')
     return {
@@ -76,7 +80,8 @@ export function parsePluginRequest(payload: Buffer): PluginRequest {
       cwd: text(fields[2], 'cwd'),
       runas: text(fields[3], 'runas'),
       command: text(fields[4], 'command'),
-      argv: fields.slice(5).map((field, i) => text(field, `argv[${i}]`)),
+      sudoPid: Number(pid),
+      argv: fields.slice(6).map((field, i) => text(field, `argv[${i}]`)),
     }
   }
   if (kind === 'E') {

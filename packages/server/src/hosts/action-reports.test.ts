@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { decodeJwt } from 'jose'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ResourceServerClient } from '@writ/sdk'
 import { verifyChain } from '../audit/verify-chain.js'
+import { openStorage } from '../storage/open-storage.js'
+import { createTestDatabase, describePostgres, TEST_DATABASE_URL } from '../storage/test-database.fixture.js'
 import { createTestApp, exampleDocument, ISSUER, type TestAgent, type TestApp } from '../test-app.fixture.js'
 import { enrollTestHost, type TestHost } from './host-test.fixture.js'
 
@@ -88,5 +90,33 @@ describe('POST /hosts/actions: the action layer of the audit', () => {
     const token = await host.apiToken()
     await t.admin('DELETE', '/v1/hosts/web-1')
     expect((await post({ reports: [report()] }, token)).status).toBe(401)
+  })
+})
+
+describe.skipIf(!TEST_DATABASE_URL)(describePostgres(), () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined
+  afterAll(async () => database?.drop())
+
+  it('enroll, issue sudo.exec for the host, report it three times at once: one sudo.exec record (PostgreSQL)', async () => {
+    database = await createTestDatabase()
+    const storage = await openStorage({ driver: 'postgres', url: database.url })
+    const t = await createTestApp({ storage })
+    try {
+      const sre = await t.register({ ...exampleDocument('sre-responder'), human_oversight: { required_for: [], approvers: [] } })
+      const host = await enrollTestHost(t, 'web-1')
+      const issued = await t.requestCapability(sre, 'sudo.exec', 'host:web-1', { parameters: JSON.stringify({ runas: 'root', argv: ['true'] }) })
+      expect(issued.status).toBe(200)
+      const jti = decodeJwt(((await issued.json()) as { access_token: string }).access_token).jti as string
+      const token = await host.apiToken()
+      const body = JSON.stringify({ reports: [{ id: randomUUID(), jti, runas: 'root', argv: ['true'], command: '/usr/bin/true', user: 'agent', exit_status: 0, signal: null, started_at: 1, ended_at: 2, outcome: 'ran' }] })
+      const answers = await Promise.all(Array.from({ length: 3 }, () => t.app.publicApp.request('/hosts/actions', {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body,
+      })))
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200])
+      expect((await t.storage.audit.tail(10)).filter((r) => r.type === 'sudo.exec')).toHaveLength(1)
+      expect(await verifyChain(t.storage.audit)).toMatchObject({ ok: true })
+    } finally {
+      await t.close()
+    }
   })
 })
