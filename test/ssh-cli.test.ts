@@ -105,4 +105,11 @@ describe('writ ssh cert and writ ssh login', () => {
     const result = await writ('ssh', 'login', 'web-1', '--address', sshd.address, '--port', String(sshd.port), ...asAgent(), '--', 'test', '"$(id -un)"', '=', USER)
     expect(result.code, result.stderr).toBe(0)
   })
+
+  it('writ ssh cert --dpop binds the ssh.login token to a key and proves it at the exchange', async () => {
+    const out = join(t.dataDir, 'dpop-key')
+    const result = await writ('ssh', 'cert', '--host', 'web-1', '--task', 'T-dpop', ...asAgent(), '--dpop', '--out', out, '--json')
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ principals: [`${USER}@web-1`] })
+  })
 })
