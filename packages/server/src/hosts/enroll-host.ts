@@ -12,7 +12,7 @@ import type { ResourceServer } from '../resource-servers/resource-server-documen
 import type { Repositories, Storage } from '../storage/storage.js'
 import { HOST_RESOURCE_SERVER_PREFIX, hostAudience, hostNameSchema, type Host } from './host.js'
 import { secretMatches, splitJoinToken } from './join-tokens.js'
-import { parseSshPublicKey } from './ssh-public-key.js'
+import { parseSshPublicKey, type SshPublicKey } from '../ssh/ssh-public-key.js'
 
 // untrusted: a strict object refuses `d` (a private key sent by mistake) and any other member; Ed25519 only.
 const clientPublicKeySchema = z.strictObject({
@@ -58,9 +58,13 @@ export async function enrollHost(input: unknown, deps: EnrollDeps): Promise<Enro
     throw new WritError('HOST_ENROLLMENT_INVALID', `the enrollment request is invalid: ${reasons.join('; ')}`, { reasons })
   }
   const body = parsed.data
-  const sshKey = parseSshPublicKey(body.ssh_host_public_key)
-  if ('problem' in sshKey) {
-    throw new WritError('HOST_ENROLLMENT_INVALID', `ssh_host_public_key: ${sshKey.problem}`, { reasons: ['ssh_host_public_key: invalid'] })
+  let sshKey: SshPublicKey
+  try {
+    sshKey = parseSshPublicKey(body.ssh_host_public_key, ['ssh-ed25519', 'ecdsa-sha2-nistp256'])
+  } catch (error) {
+    // The parser's message never echoes the input.
+    const detail = error instanceof WritError ? error.message.replace(/^public_key/, 'ssh_host_public_key') : 'ssh_host_public_key is invalid'
+    throw new WritError('HOST_ENROLLMENT_INVALID', detail, { reasons: ['ssh_host_public_key: invalid'] })
   }
   const jwk = { ...body.client_public_key }
   try {

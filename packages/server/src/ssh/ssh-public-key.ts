@@ -27,10 +27,12 @@ const P256_POINT_LENGTH = 65
 /** Parses an OpenSSH public key line; a certificate, another type, trailing data or a bad point is REQUEST_INVALID. */
 export function parseSshPublicKey(input: unknown, allowed: readonly SshKeyType[] = ['ssh-ed25519']): SshPublicKey {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_PUBLIC_KEY_LINE) throw invalid('public_key must be an OpenSSH public key line')
-  const fields = input.trim().split(/\s+/)
-  const [type, data] = fields
+  // One line: type, base64, an optional printable comment. A second line or a control character is refused, never
+  // silently cut off, so what is stored is exactly what was checked.
+  const match = /^(\S+) (\S+)(?: [\x21-\x7e][\x20-\x7e]{0,255})?\n?$/.exec(input)
+  const [, type, data] = match ?? []
   if (type === undefined || data === undefined || !(allowed as readonly string[]).includes(type)) {
-    throw invalid(`public_key must be one of: ${allowed.join(', ')}`)
+    throw invalid(`public_key must be one line: one of ${allowed.join(', ')}, the key, an optional comment`)
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) throw invalid('public_key is not base64')
   const blob = Buffer.from(data, 'base64')
