@@ -100,7 +100,11 @@ export async function setUpSudoSystem(socketPath: string): Promise<SudoSystem> {
     undo.push(() => execFileSync('groupdel', [group]))
     for (const [user, groups] of [[agent, group], [otherUser, ''], [runas, '']] as const) {
       execFileSync('useradd', ['-M', '-s', '/bin/sh', ...(groups ? ['-G', groups] : []), user])
-      undo.push(() => execFileSync('userdel', [user]))
+      undo.push(() => {
+        // userdel refuses a user that still owns a process (a command a test left running, a sudo it killed).
+        try { execFileSync('pkill', ['-KILL', '-u', user]) } catch { /* none left: pkill exits 1 */ }
+        execFileSync('userdel', ['-f', user])
+      })
     }
     const rule = `${agent},${otherUser} ALL=(ALL:ALL) NOPASSWD: ALL\nDefaults:${agent},${otherUser} !lecture, !mail_badpass\n`
     writeFileSync(join(dir, 'sudoers'), rule, { mode: 0o440 })
