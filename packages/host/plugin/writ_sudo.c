@@ -8,9 +8,13 @@
  * (daemon down, timeout, malformed reply, anything unexpected) refuses: fail closed. root and users outside the group
  * are approved without contacting anything, so sudoers alone decides for them.
  *
- * The audit plugin reports the exit status or signal of an allowed run back to the daemon when sudo closes. Both
- * structures live in one object, which sudo dlopens once, so the report id the approval step received is visible to
- * the audit step (plain static state; nothing here runs in signal context).
+ * The audit plugin holds the run's audit channel open while the command runs: on sudo's final accept it opens a
+ * session to the daemon (one more connection, kept open, watched in sudo's own event loop). If that connection ends
+ * or the daemon writes to it (a revocation covering the token), the plugin breaks sudo's event loop and sudo ends the
+ * command (SIGHUP, SIGTERM, then SIGKILL): a run that can no longer be recorded does not go on (SUDO-05). When sudo
+ * closes it reports the exit status or signal. Both structures live in one object, which sudo dlopens once, so the
+ * report id the approval step received is visible to the audit step (plain static state; nothing here runs in
+ * signal context).
  *
  * The daemon does all the verifying; this file only moves bytes, with a bound on every length.
  */
@@ -53,6 +57,11 @@ static const char *token;          /* points into sudo's submit_envp, valid unti
 static size_t token_length;
 static int token_present;
 static char report_id[128];         /* set by an allow; the audit plugin completes that report */
+static int session_fd = -1;         /* the run's audit channel to the daemon, open while the command runs */
+static struct sudo_plugin_event *session_event;
+
+typedef struct sudo_plugin_event *(*sudo_plugin_event_alloc_fn)(void);
+static sudo_plugin_event_alloc_fn writ_audit_event_alloc(void);
 
 /* ---- small helpers --------------------------------------------------------------------------------------- */
 
@@ -187,8 +196,8 @@ static int read_all(int fd, unsigned char *data, size_t length)
     return 0;
 }
 
-/* Sends one frame, reads one reply into `reply` (at most MAX_REPLY bytes). Returns the reply length or -1. */
-static long exchange(const struct frame *f, unsigned char *reply)
+/* Connects to the daemon's socket with bounded send and receive times. Close-on-exec: the command never holds it. */
+static int connect_to_agent(void)
 {
     struct sockaddr_un address;
     memset(&address, 0, sizeof(address));
@@ -205,14 +214,27 @@ static long exchange(const struct frame *f, unsigned char *reply)
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* Sends one frame on `fd` and reads one reply into `reply` (at most MAX_REPLY bytes). Returns the reply length or -1. */
+static long send_and_read(int fd, const struct frame *f, unsigned char *reply)
+{
     unsigned char prefix[4];
     unsigned char header[4];
     put_u32(prefix, (uint32_t)f->length);
-    long result = -1;
-    if (write_all(fd, prefix, 4) == 0 && write_all(fd, f->data, f->length) == 0 && read_all(fd, header, 4) == 0) {
-        uint32_t length = get_u32(header);
-        if (length >= 1 && length <= MAX_REPLY && read_all(fd, reply, length) == 0) result = (long)length;
-    }
+    if (write_all(fd, prefix, 4) != 0 || write_all(fd, f->data, f->length) != 0 || read_all(fd, header, 4) != 0) return -1;
+    uint32_t length = get_u32(header);
+    if (length < 1 || length > MAX_REPLY || read_all(fd, reply, length) != 0) return -1;
+    return (long)length;
+}
+
+/* One request, one reply, on a connection of its own. */
+static long exchange(const struct frame *f, unsigned char *reply)
+{
+    int fd = connect_to_agent();
+    if (fd < 0) return -1;
+    long result = send_and_read(fd, f, reply);
     close(fd);
     return result;
 }
@@ -396,8 +418,77 @@ static int audit_open(unsigned int version, sudo_conv_t conversation, sudo_print
     return 1;
 }
 
+/* ---- the run's audit channel (SUDO-05) ---------------------------------------------------------------------- */
+
+static void end_session(void)
+{
+    if (session_event != NULL) {
+        session_event->del(session_event);
+        session_event->free(session_event);
+        session_event = NULL;
+    }
+    if (session_fd >= 0) {
+        close(session_fd);
+        session_fd = -1;
+    }
+}
+
+/* Runs in sudo's event loop while the command runs. The daemon never writes on a session except to end the run, and a
+ * closed session means the run can no longer be recorded: either way the loop is broken and sudo ends the command. */
+static void session_callback(int fd, int what, void *closure)
+{
+    (void)what; (void)closure;
+    unsigned char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    refuse_message(n > 0 ? "the capability was revoked; the command is ended"
+                         : "the writ host agent went away, so the run can no longer be recorded; the command is ended");
+    struct sudo_plugin_event *event = session_event;
+    if (event != NULL) {
+        event->del(event);
+        event->loopbreak(event);
+    }
+}
+
+/* Opens the session for the allowed run and watches it from sudo's event loop; any failure refuses the run. */
+static int open_session(const char **errstr)
+{
+    if (writ_audit_event_alloc() == NULL) return deny("this sudo cannot watch the audit channel (plugin API < 1.17)", errstr);
+    unsigned char buffer[512];
+    struct frame f = { buffer, 0, sizeof(buffer), 0 };
+    const char kind = 'S';
+    frame_bytes(&f, &kind, 1);
+    frame_field(&f, report_id, strlen(report_id));
+    unsigned char reply[MAX_REPLY];
+    int fd = connect_to_agent();
+    long length = fd < 0 || f.overflow ? -1 : send_and_read(fd, &f, reply);
+    if (length < 1 || reply[0] != 'K') {
+        if (fd >= 0) close(fd);
+        return deny(length < 0 ? "the writ host agent is not answering" : "the writ host agent did not open the run's audit channel", errstr);
+    }
+    session_fd = fd;
+    session_event = writ_audit_event_alloc()();
+    if (session_event == NULL ||
+        session_event->set(session_event, session_fd, SUDO_PLUGIN_EV_READ | SUDO_PLUGIN_EV_PERSIST, session_callback, NULL) != 1 ||
+        session_event->add(session_event, NULL) != 1) {
+        end_session();
+        return deny("cannot watch the run's audit channel", errstr);
+    }
+    return 1;
+}
+
+static int audit_accept(const char *plugin_name, unsigned int plugin_type, char * const command_info[],
+    char * const run_argv[], char * const run_envp[], const char **errstr)
+{
+    (void)plugin_name; (void)command_info; (void)run_argv; (void)run_envp;
+    /* The front end's accept is the last word before sudo runs the command; earlier accepts are the plugins'. */
+    if (plugin_type != SUDO_FRONT_END || report_id[0] == '\0' || session_fd >= 0) return 1;
+    return open_session(errstr);
+}
+
 static void audit_close(int status_type, int status)
 {
+    end_session();
     if (report_id[0] == '\0') return;
     const char *kind = "none";
     char value[32] = "0";
@@ -433,11 +524,16 @@ WRIT_EXPORT struct audit_plugin writ_audit = {
     SUDO_API_VERSION,
     audit_open,
     audit_close,
-    NULL, /* accept */
+    audit_accept,
     NULL, /* reject */
     NULL, /* error */
     audit_show_version,
     NULL, /* register_hooks */
     NULL, /* deregister_hooks */
-    NULL, /* event_alloc */
+    NULL, /* event_alloc: filled in by sudo */
 };
+
+static sudo_plugin_event_alloc_fn writ_audit_event_alloc(void)
+{
+    return writ_audit.event_alloc;
+}

@@ -1,6 +1,6 @@
 /**
  * The host agent's Unix socket: root-only (directory 0700, socket 0600, both owned by the daemon's user), one request
- * and one reply per connection, bounded in size and time. A peer that sends garbage gets the connection closed, which
+ * and one reply per connection, bounded in size and time; a run's session connection alone stays open after its reply. A peer that sends garbage gets the connection closed, which
  * the plugin reads as a refusal.
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
@@ -10,8 +10,14 @@ import { MAX_REQUEST_BYTES } from './sudo-wire.js'
 
 const IO_TIMEOUT_MS = 5_000
 
+/** A reply after which the connection stays open: `hold` receives it (the run's session, SUDO-05). */
+export interface HeldReply {
+  reply: Buffer
+  hold: (socket: Socket) => void
+}
+
 export interface SocketHandler {
-  (payload: Buffer): Promise<Buffer>
+  (payload: Buffer): Promise<Buffer | HeldReply>
 }
 
 export async function listenOnAgentSocket(path: string, handle: SocketHandler, onError: (error: Error) => void): Promise<Server> {
@@ -76,7 +82,13 @@ function serve(socket: Socket, handle: SocketHandler, onError: (error: Error) =>
       }
       const payload = buffered.subarray(4)
       handle(payload).then(
-        (reply) => socket.end(reply),
+        (reply) => {
+          if (Buffer.isBuffer(reply)) return socket.end(reply)
+          // A session lasts as long as the command: no idle timeout, and the peer has nothing more to send.
+          socket.setTimeout(0)
+          socket.write(reply.reply)
+          reply.hold(socket)
+        },
         (error: unknown) => {
           onError(error as Error)
           socket.destroy()

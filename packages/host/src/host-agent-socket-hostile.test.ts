@@ -3,16 +3,17 @@
  * lengths, unknown kinds, truncation, oversize) are refused or the connection is dropped; nothing is spent or run.
  * Needs no sudo: it speaks the plugin's wire directly.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHostAgent, type HostAgent } from './host-agent.js'
 import { API_TOKEN, startHostIssuer, type HostIssuerFixture } from './host-issuer.fixture.js'
 import { argvMatches } from './sudo-check.js'
-import { encodeFrame, MAX_REQUEST_BYTES } from './sudo-wire.js'
+import { encodeFrame, MAX_REQUEST_BYTES, parseFields } from './sudo-wire.js'
 import { SUDO_CONF_BEGIN, SUDO_CONF_END, withoutWritPlugins, withWritPlugins } from './sudo-conf.js'
 
 const HOST = 'web-1'
@@ -25,12 +26,17 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'writ-host-hostile-'))
   issuer = await startHostIssuer()
   socketPath = join(root, 'run', 'agent.sock')
-  agent = await startHostAgent({
+  agent = await startAgent()
+})
+
+async function startAgent(): Promise<HostAgent> {
+  const started = await startHostAgent({
     config: { issuer: issuer.issuer, host_id: 'h', name: HOST, audience: `urn:writ:host:${HOST}`, key_path: join(root, 'k'), socket_path: socketPath, state_dir: join(root, 'state'), agent_group: 'g' },
     privateKey: generateKeyPairSync('ed25519').privateKey, apiToken: async () => API_TOKEN, revocationEventsUrl: issuer.stream.url, log: () => undefined,
   })
-  await agent.revocations.ready
-})
+  await started.revocations.ready
+  return started
+}
 
 afterAll(async () => {
   await agent?.close()
@@ -73,6 +79,8 @@ describe('frames the plugin never sends', () => {
     { name: 'an oversized token', frame: () => check('a'.repeat(17 * 1024), ['true']), expected: /malformed/ },
     { name: 'an end for a report that does not exist', frame: () => encodeFrame('E', ['no-such-report', 'exit', '0']), expected: /ok/ },
     { name: 'an end with a bad status kind', frame: () => encodeFrame('E', ['r', 'boom', '0']), expected: /malformed/ },
+    { name: 'a session for a run that does not exist', frame: () => encodeFrame('S', ['no-such-report']), expected: /no such run/ },
+    { name: 'a session with more than the report id', frame: () => encodeFrame('S', ['r', 'x']), expected: /malformed/ },
   ]
   for (const c of cases) {
     it(c.name, async () => {
@@ -137,5 +145,77 @@ describe('sudo.conf editing', () => {
   it('refuses values sudo.conf would split', () => {
     expect(() => withWritPlugins('', { ...settings, group: 'a b' })).toThrow()
     expect(() => withWritPlugins('', { ...settings, socketPath: '/run/x\nPlugin evil /tmp/e.so' })).toThrow()
+  })
+})
+
+/** Opens a session: resolves with the first reply and the still-open socket; `closed` settles with what came after it. */
+function openSession(reportId: string): Promise<{ kind: string; socket: Socket; closed: Promise<Buffer> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath)
+    let buffered = Buffer.alloc(0)
+    let replied = false
+    let afterReply: Buffer[] = []
+    const closed = new Promise<Buffer>((done) => socket.on('close', () => done(Buffer.concat(afterReply))))
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: Buffer) => {
+      if (replied) return void afterReply.push(chunk)
+      buffered = Buffer.concat([buffered, chunk])
+      if (buffered.length < 4 || buffered.length < 4 + buffered.readUInt32BE(0)) return
+      replied = true
+      const length = buffered.readUInt32BE(0)
+      afterReply = [buffered.subarray(4 + length)]
+      resolve({ kind: String.fromCharCode(buffered[4]!), socket, closed })
+    })
+    socket.on('close', () => { if (!replied) reject(new Error('closed before a reply')) })
+    socket.write(encodeFrame('S', [reportId]))
+  })
+}
+
+describe('the run\'s session (SUDO-05)', () => {
+  // The frame names a sudo pid, which a revocation signals: a child of ours stands in, never this test's process.
+  const standIns: ChildProcess[] = []
+  afterAll(() => { for (const child of standIns) child.kill('SIGKILL') })
+
+  async function allowedRun(jti: string): Promise<string> {
+    const token = await issuer.mint({ host: HOST, argv: ['true', jti], jti })
+    const standIn = spawn('sleep', ['60'], { stdio: 'ignore' })
+    standIns.push(standIn)
+    const frame = encodeFrame('C', [token, 'agent', '/', 'root', '/usr/bin/true', String(standIn.pid), 'true', jti])
+    const reply = await new Promise<Buffer>((resolve) => {
+      const socket = connect(socketPath)
+      const chunks: Buffer[] = []
+      socket.on('data', (chunk) => chunks.push(chunk))
+      socket.on('close', () => resolve(Buffer.concat(chunks)))
+      socket.end(frame)
+    })
+    const { kind, fields } = parseFields(reply.subarray(4))
+    expect(kind).toBe('A')
+    return fields[1]!.toString()
+  }
+
+  it('is opened once per allowed run, stays open, and carries a terminate notice when a revocation covers the token', async () => {
+    const jti = `session-${Date.now()}`
+    const reportId = await allowedRun(jti)
+    const session = await openSession(reportId)
+    expect(session.kind).toBe('K')
+    expect(await exchange(encodeFrame('S', [reportId]))).toMatchObject({ kind: 'D', message: 'no such run in progress' })
+    const stillOpen = await Promise.race([session.closed.then(() => false), new Promise((resolve) => setTimeout(() => resolve(true), 300))])
+    expect(stillOpen).toBe(true)
+    issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
+    const notice = await session.closed
+    expect(parseFields(notice.subarray(4)).kind).toBe('T')
+  })
+
+  it('is closed when the daemon goes away, and a restarted daemon knows no session for the old run', async () => {
+    const reportId = await allowedRun(`gone-${Date.now()}`)
+    const session = await openSession(reportId)
+    expect(session.kind).toBe('K')
+    await agent.close()
+    try {
+      expect((await session.closed).length).toBe(0)
+    } finally {
+      agent = await startAgent()
+    }
+    expect(await exchange(encodeFrame('S', [reportId]))).toMatchObject({ kind: 'D', message: 'no such run in progress' })
   })
 })

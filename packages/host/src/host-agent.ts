@@ -4,7 +4,7 @@
  * revocation stream (strict: an unknown revocation state refuses every sudo).
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import type { Server } from 'node:net'
+import type { Server, Socket } from 'node:net'
 import { constants as osConstants } from 'node:os'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import {
@@ -12,17 +12,21 @@ import {
   type CapabilityClaims, type CapabilityVerifier, type JwsHeader, type RevocationSubscription,
 } from '@writ/sdk'
 import { hostApiTokenSource, type ApiTokenSource } from './api-token-source.js'
-import { listenOnAgentSocket } from './agent-socket.js'
+import { listenOnAgentSocket, type HeldReply } from './agent-socket.js'
 import type { HostConfig } from './host-config.js'
 import { openHostState, type HostState } from './host-state.js'
 import { renewHostCertificateIfDue } from './host-certificate-renewal.js'
 import { createKrlInstaller, type KrlInstaller } from './krl-installer.js'
 import { startReportSender, type ReportSender } from './report-sender.js'
 import { decideSudo } from './sudo-check.js'
-import { ackReply, allowReply, denyReply, FrameError, parsePluginRequest, type EndRequest } from './sudo-wire.js'
+import {
+  ackReply, allowReply, denyReply, FrameError, parsePluginRequest, terminateNotice, type EndRequest, type SessionRequest,
+} from './sudo-wire.js'
 
 /** sudo.exec tokens live at most 5 minutes (docs/tokens.md); a longer-lived one is refused even if correctly signed. */
 export const SUDO_TOKEN_MAX_LIFETIME_SECONDS = 300
+/** How long a revoked run has to end on SIGTERM before its session is ended, which makes sudo kill it. */
+const REVOKED_RUN_GRACE_MS = 2_000
 
 export interface HostAgentOptions {
   config: HostConfig
@@ -58,7 +62,8 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     issuer: config.issuer, hostId: config.host_id, privateKey: options.privateKey, ...(options.fetch ? { fetch: options.fetch } : {}),
   })
   const state: HostState = openHostState(config.state_dir, nowMs)
-  // Runs in progress: a revocation that covers one's token ends it (SIGTERM to its sudo, which relays it to the command).
+  // Runs in progress, by report id: a revocation that covers one's token ends it (SIGTERM to its sudo and the command,
+  // and a 'T' on its session), and so does this daemon going away (the plugin sees its session close: SUDO-05).
   const running = new Map<string, RunningCommand>()
 
   const krl = config.krl_path === undefined ? undefined : createKrlInstaller({
@@ -90,7 +95,7 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
     ...(options.reportBackoff ? { backoff: options.reportBackoff } : {}),
   })
 
-  async function handle(payload: Buffer): Promise<Buffer> {
+  async function handle(payload: Buffer): Promise<Buffer | HeldReply> {
     let request
     try {
       request = parsePluginRequest(payload)
@@ -102,11 +107,11 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
       throw error
     }
     if (request.kind === 'end') return completeRun(request)
+    if (request.kind === 'session') return openSession(request)
     const decision = await decideSudo(request, { verifier, state, hostName: config.name, nowMs })
     const entry = { user: request.user, runas: request.runas, command: request.command, argv: request.argv, jti: decision.jti }
     if (decision.allow) {
-      const startTime = processStartTime(request.sudoPid)
-      if (startTime !== undefined) running.set(decision.reportId, { pid: request.sudoPid, startTime, claims: decision.claims, header: decision.header })
+      running.set(decision.reportId, { pid: request.sudoPid, startTime: processStartTime(request.sudoPid), claims: decision.claims, header: decision.header })
       log({ event: 'sudo.allowed', ...entry, report_id: decision.reportId })
       return allowReply(decision.reportId)
     }
@@ -125,8 +130,13 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
       }
       if (!revoked) continue
       running.delete(reportId)
+      // SIGTERM first, so the command ends with a status sudo reports. A command still running after the grace period
+      // (it ignored the signal, or the pid could not be checked) is ended through its session: sudo then sends SIGHUP,
+      // SIGTERM and SIGKILL itself, but reports no status, since it stops waiting for the command.
+      const grace = run.startTime === undefined ? 0 : REVOKED_RUN_GRACE_MS
+      setTimeout(() => endSession(run, 'revoked'), grace).unref()
       // The pid is signalled only while it is still the same process (same start time): a reused pid is left alone.
-      if (processStartTime(run.pid) !== run.startTime) continue
+      if (run.startTime === undefined || processStartTime(run.pid) !== run.startTime) continue
       try {
         process.kill(run.pid, 'SIGTERM')
         // sudo ignores a signal from a process in its own process group (a daemon started from the same session):
@@ -139,6 +149,34 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
         log({ event: 'sudo.terminate_failed', report_id: reportId, error: (error as Error).message })
       }
     }
+  }
+
+  /** The run's audit channel: held open while the command runs; only an allowed run still in progress gets one. */
+  function openSession(request: SessionRequest): Buffer | HeldReply {
+    const run = running.get(request.reportId)
+    if (run === undefined || run.session !== undefined) return denyReply('no such run in progress')
+    return {
+      reply: ackReply(),
+      hold(socket) {
+        run.session = socket
+        log({ event: 'sudo.session', report_id: request.reportId, jti: run.claims.jti })
+        const closed = () => {
+          if (run.session !== socket) return
+          run.session = undefined
+          socket.destroy()
+        }
+        socket.on('end', closed)
+        socket.on('close', closed)
+      },
+    }
+  }
+
+  /** Ends a run's session: the plugin breaks sudo's loop and sudo ends the command (SIGHUP, SIGTERM, SIGKILL). */
+  function endSession(run: RunningCommand, reason: string): void {
+    const session = run.session
+    if (session === undefined) return
+    run.session = undefined
+    session.end(terminateNotice(reason), () => session.destroy())
   }
 
   function completeRun(request: EndRequest): Buffer {
@@ -204,6 +242,8 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
       if (krlTimer !== undefined) clearInterval(krlTimer)
       if (certificateTimer !== undefined) clearInterval(certificateTimer)
       await certificateChecked.catch(() => undefined)
+      // SUDO-05: a run this daemon can no longer record does not go on. Its sudo sees the session close and ends it.
+      for (const run of running.values()) run.session?.destroy()
       revocations.close()
       reports.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -214,9 +254,11 @@ export async function startHostAgent(options: HostAgentOptions): Promise<HostAge
 
 interface RunningCommand {
   pid: number
-  startTime: string
+  /** undefined when /proc could not be read: the run is then ended through its session only, never by pid. */
+  startTime: string | undefined
   claims: CapabilityClaims
   header: Readonly<JwsHeader>
+  session?: Socket
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot): with the pid, it names one process for good. */

@@ -173,6 +173,40 @@ describe('refused', () => {
     await eventually(() => [...issuer.reports.values()].some((r) => r.jti === jti && r.signal === 'SIGTERM'))
   })
 
+  it('a running command that ignores SIGTERM and SIGHUP still ends on a revocation: its session ends and sudo kills it', async () => {
+    const jti = `stubborn-${Date.now()}`
+    const argv = ['/bin/sh', '-c', 'trap "" TERM HUP; exec /bin/sleep 63']
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
+    const run = sudoAs(sys.agent, token, argv)
+    await eventually(() => logs.some((e) => e.event === 'sudo.session' && e.jti === jti))
+    issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
+    const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])
+    expect(result).toBeDefined()
+    expect(result!.code).not.toBe(0)
+    expect(result!.stderr).toContain('revoked')
+    expect(execFileSync('ps', ['-eo', 'args']).toString().split('\n')).not.toContain('/bin/sleep 63')
+  })
+
+  it('a running command ends when the host agent goes away, since its run could no longer be recorded (SUDO-05)', async () => {
+    const jti = `orphaned-${Date.now()}`
+    const argv = ['/bin/sleep', '61']
+    const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
+    const started = Date.now()
+    const run = sudoAs(sys.agent, token, argv)
+    await eventually(() => logs.some((e) => e.event === 'sudo.session' && e.jti === jti))
+    await agent.close()
+    try {
+      const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])
+      expect(result).toBeDefined()
+      expect(result!.code).not.toBe(0)
+      expect(result!.stderr).toContain('host agent went away')
+      expect(Date.now() - started).toBeLessThan(20_000)
+      expect(execFileSync('ps', ['-eo', 'args']).toString().split('\n')).not.toContain('/bin/sleep 61')
+    } finally {
+      agent = await startAgent()
+    }
+  })
+
   it('when the daemon is down (fail closed)', async () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv: argv() })
     await agent.close()

@@ -1,5 +1,6 @@
 /**
- * The plugin's wire format on the host agent's socket: one request frame, one reply frame, per connection.
+ * The plugin's wire format on the host agent's socket: one request frame, one reply frame, per connection; a session
+ * ('S') connection then stays open for the run, and the daemon writes on it only to end the command ('T').
  * A frame is [u32 big-endian length][kind byte][fields], each field [u32 big-endian length][bytes]. argv travels as
  * separate fields, so it is compared as a vector and never joined, split or quoted.
  */
@@ -31,7 +32,13 @@ export interface EndRequest {
   status: { kind: 'exit' | 'signal' | 'error' | 'none'; value: number }
 }
 
-export type PluginRequest = CheckRequest | EndRequest
+/** Opens the run's audit channel: the plugin keeps this connection open while the command runs (SUDO-05). */
+export interface SessionRequest {
+  kind: 'session'
+  reportId: string
+}
+
+export type PluginRequest = CheckRequest | EndRequest | SessionRequest
 
 export class FrameError extends Error {}
 
@@ -92,6 +99,10 @@ export function parsePluginRequest(payload: Buffer): PluginRequest {
     if (!/^-?\d{1,10}$/.test(value)) throw new FrameError('status value is not a number')
     return { kind: 'end', reportId: text(fields[0], 'report id'), status: { kind: statusKind, value: Number(value) } }
   }
+  if (kind === 'S') {
+    if (fields.length !== 1) throw new FrameError('a session needs the report id alone')
+    return { kind: 'session', reportId: text(fields[0], 'report id') }
+  }
   throw new FrameError('unknown frame kind')
 }
 
@@ -121,4 +132,9 @@ export function denyReply(message: string): Buffer {
 
 export function ackReply(): Buffer {
   return encodeFrame('K', ['ok'])
+}
+
+/** Written on a run's session to end the command; the plugin ends it on any byte, or on the session closing. */
+export function terminateNotice(reason: string): Buffer {
+  return encodeFrame('T', [reason])
 }
