@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -52,12 +52,12 @@ function login(issued: Pick<Issued, 'keyFile'> & { certificateFile?: string }, o
   return ssh({ user: DEPLOY, sshd: sshdWeb, keyFile: issued.keyFile, knownHosts, hostKeyAlias: 'web-1', ...(issued.certificateFile ? { certificateFile: issued.certificateFile } : {}), ...o })
 }
 
-async function hostCertificate(host: TestHost): Promise<string> {
+async function hostCertificate(host: TestHost): Promise<{ certificate: string; serial: string }> {
   const response = await s.t.app.publicApp.request('/ssh/host-certificate', {
     method: 'POST', headers: { authorization: `Bearer ${await host.apiToken()}`, 'content-type': 'application/json' },
     body: JSON.stringify({ public_key: host.hostKey.publicLine }),
   })
-  return ((await response.json()) as { certificate: string }).certificate
+  return (await response.json()) as { certificate: string; serial: string }
 }
 
 async function fetchKrl(host: TestHost): Promise<Buffer> {
@@ -86,7 +86,7 @@ beforeAll(async () => {
   hostCa = ca.host_ca
   knownHosts = join(s.dir, 'known_hosts')
   writeFileSync(knownHosts, `@cert-authority * ${ca.host_ca}\n`)
-  sshdWeb = await startSshd({ dir: s.dir, hostName: 'web-1', hostKeyFile: web.hostKey.privateKeyFile, hostCertificate: await hostCertificate(web), userCa: ca.user_ca, krl: await fetchKrl(web) })
+  sshdWeb = await startSshd({ dir: s.dir, hostName: 'web-1', hostKeyFile: web.hostKey.privateKeyFile, hostCertificate: (await hostCertificate(web)).certificate, userCa: ca.user_ca, krl: await fetchKrl(web) })
   cleanups.push(() => sshdWeb.stop())
   // The second host: its own network namespace, reached over a veth pair.
   execFileSync('ip', ['netns', 'add', NETNS])
@@ -100,7 +100,7 @@ beforeAll(async () => {
   execFileSync('ip', ['netns', 'exec', NETNS, 'ip', 'link', 'set', `${VETH}b`, 'up'])
   execFileSync('ip', ['netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up'])
   sshdDb = await startSshd({
-    dir: s.dir, hostName: 'db-1', hostKeyFile: db.hostKey.privateKeyFile, hostCertificate: await hostCertificate(db), userCa: ca.user_ca,
+    dir: s.dir, hostName: 'db-1', hostKeyFile: db.hostKey.privateKeyFile, hostCertificate: (await hostCertificate(db)).certificate, userCa: ca.user_ca,
     krl: await fetchKrl(db), address: `${SUBNET}.2`, netns: NETNS, port: 2222,
   })
   cleanups.push(() => sshdDb?.stop())
@@ -191,6 +191,29 @@ describe('sshd trusting Writ\'s user CA', () => {
     // Measured, not asserted (docs/benchmarks.md): revoke call → KRL fetched and installed → sshd refuses.
     process.stdout.write(`${JSON.stringify({ measure: 'ssh_revocation_to_refusal', install_ms: Math.round(installed - started), refusal_ms: Math.round(refusedAt - started) })}\n`)
     expect(spawnSync('ssh-keygen', ['-Q', '-f', sshdWeb.krlPath, issued.certificateFile]).stdout.toString()).toContain('REVOKED')
+  })
+})
+
+describe('the host certificate', () => {
+  /** The serial of the host certificate sshd presents to a new connection (ssh-keyscan -c prints certificates). */
+  function presentedSerial(): string {
+    const scanned = execFileSync('ssh-keyscan', ['-c', '-t', 'ed25519', '-p', String(sshdWeb.port), sshdWeb.address], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()
+    const line = scanned.split('\n').find((l) => l.includes('-cert-v01@openssh.com'))
+    if (line === undefined) throw new Error('sshd presented no certificate')
+    const file = join(s.dir, `presented-${randomBytes(4).toString('hex')}.pub`)
+    writeFileSync(file, `${line.split(' ').slice(-2).join(' ')}\n`)
+    return /Serial: (\d+)/.exec(execFileSync('ssh-keygen', ['-L', '-f', file]).toString())![1]!
+  }
+
+  it('is presented renewed from the next connection on, without reloading sshd (its re-exec\'d child reads it)', async () => {
+    const before = presentedSerial()
+    const renewed = await hostCertificate(web)
+    expect(renewed.serial).not.toBe(before)
+    const path = `${web.hostKey.privateKeyFile}-cert.pub`
+    writeFileSync(`${path}.tmp`, `${renewed.certificate}\n`)
+    renameSync(`${path}.tmp`, path)
+    expect(presentedSerial()).toBe(renewed.serial)
+    expect(login(await issue()).status).toBe(0)
   })
 })
 

@@ -1,8 +1,9 @@
 /**
  * Renews the SSH host certificate before it expires: reads `valid_before` from the installed certificate (the
  * PROTOCOL.certkeys wire format, read only as far as that field), and when less than `renewBeforeSeconds` is left asks
- * `POST /ssh/host-certificate` for a new one and installs it by write-then-rename. sshd reads `HostCertificate` when
- * it starts, so the new one is presented after sshd is reloaded (`systemctl reload ssh`); the agent logs that.
+ * `POST /ssh/host-certificate` for a new one and installs it by write-then-rename. sshd re-executes itself for each
+ * connection and the new process reads `HostCertificate` from disk, so the new one is presented from the next
+ * connection on, without a reload (unless sshd runs with `-r`).
  */
 import { readFileSync } from 'node:fs'
 import type { ApiTokenSource } from './api-token-source.js'
@@ -47,7 +48,7 @@ export async function renewHostCertificateIfDue(options: HostCertificateRenewalO
     }
     const renewed = certificateValidBefore(body.certificate)
     installAtomically(options.certificatePath, Buffer.from(`${body.certificate.trim()}\n`))
-    options.log({ event: 'host_certificate.renewed', valid_before: renewed, note: 'reload sshd to present it' })
+    options.log({ event: 'host_certificate.renewed', valid_before: renewed })
     return 'renewed'
   } catch (error) {
     options.log({ event: 'host_certificate.renewal_failed', error: (error as Error).message })
