@@ -15,19 +15,16 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnNode, stop } from './lib/proc.js'
 import { startWritServer } from './lib/writ-server.js'
+import { benchArgs, median } from './lib/options.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, ...v] = a.replace(/^--/, '').split('=')
-  return [k, v.length > 0 ? v.join('=') : 'true']
-}))
+const { args } = benchArgs()
 const runs = Number(args.get('runs') ?? 5)
 const settleMs = Number(args.get('settle') ?? 4) * 1000
 const builds = [{ key: 'writ', root }, ...(args.has('baseline-root') ? [{ key: 'baseline', root: args.get('baseline-root') }] : [])]
 
 const log = (message) => process.stderr.write(`[bench:idle-rss] ${message}\n`)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const round = (x) => Math.round(x * 10) / 10
 
 /** VmRSS and its anonymous part (heaps, malloc arenas; the rest is the mapped node binary and libraries), in MiB. */

@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { agentKey, AssertionSource } from './lib/assertions.js'
 import { closedLoop, formPost, openLoop } from './lib/load.js'
 import { startWritServer } from './lib/writ-server.js'
+import { benchArgs, median } from './lib/options.js'
 import { cpuSeconds, firstJsonLine, killAll, machineBusySeconds, memory, spawnNode, stop, threadCpuSeconds } from './lib/proc.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -36,12 +37,7 @@ const ASSERTION_TYPE = encodeURIComponent('urn:ietf:params:oauth:client-assertio
 const AUTHORIZATION_DETAILS = encodeURIComponent(JSON.stringify([{ type: 'writ_action', action: 'tests.run', resource: 'repo:acme/billing' }]))
 
 // ---- options ---------------------------------------------------------------------------------------------------
-const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, ...v] = a.replace(/^--/, '').split('=')
-  return [k, v.length > 0 ? v.join('=') : 'true']
-}))
-const quick = args.has('quick') || process.env.BENCH_QUICK === '1'
-const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
+const { args, quick, num } = benchArgs()
 const options = {
   // Closed-loop phases run at each of these concurrencies; a server's figure is its best (its saturation point).
   concurrencies: (args.get('concurrency') ?? '32,128').split(',').map(Number),
@@ -371,7 +367,6 @@ async function startOidcProvider() {
 }
 
 // ---- main ------------------------------------------------------------------------------------------------------
-const median = (list) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)]
 const best = (phases) => phases.reduce((a, b) => (b.per_s > a.per_s ? b : a))
 
 /** A server's reported phase: its best phase in the round whose best is the median over the rounds. */

@@ -33,13 +33,10 @@ import { fileURLToPath } from 'node:url'
 import { agentKey } from './lib/assertions.js'
 import { startWritServer } from './lib/writ-server.js'
 import { killAll } from './lib/proc.js'
+import { benchArgs, median, round2 } from './lib/options.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, ...v] = a.replace(/^--/, '').split('=')
-  return [k, v.length > 0 ? v.join('=') : 'true']
-}))
-const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
+const { args, num } = benchArgs()
 const options = {
   children: num('children', 4), perChild: num('per-child', 250), rounds: num('rounds', 1), replicas: num('replicas', 1),
   honoBaseline: args.has('hono-baseline'),
@@ -53,14 +50,12 @@ const ACTION = { type: 'writ_action', action: 'tests.run', resource: 'repo:acme/
 const EXPECTED = { action: ACTION.action, resource: ACTION.resource }
 const log = (message) => process.stderr.write(`[bench:revocation] ${message}\n`)
 const wallClock = () => performance.timeOrigin + performance.now()
-const round2 = (x) => Math.round(x * 100) / 100
 
 function percentiles(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const rank = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
   return { p50: round2(rank(50)), p99: round2(rank(99)), max: round2(sorted.at(-1)), min: round2(sorted[0]), n: sorted.length }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 
 const forked = new Set()
 function child(file) {

@@ -17,7 +17,7 @@
  * Progress goes to stderr; the last line of stdout is one JSON object with the figures.
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,14 +25,10 @@ import { agentKey, AssertionSource } from './lib/assertions.js'
 import { closedLoop, formPost } from './lib/load.js'
 import { startWritServer } from './lib/writ-server.js'
 import { killAll } from './lib/proc.js'
+import { benchArgs, cpuProfileArgs, median, round2 } from './lib/options.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, ...v] = a.replace(/^--/, '').split('=')
-  return [k, v.length > 0 ? v.join('=') : 'true']
-}))
-const quick = args.has('quick') || process.env.BENCH_QUICK === '1'
-const num = (name, fallback) => (args.has(name) ? Number(args.get(name)) : fallback)
+const { args, quick, num } = benchArgs()
 const options = {
   concurrency: num('concurrency', 64),
   rounds: num('rounds', quick ? 1 : 3),
@@ -42,8 +38,6 @@ const options = {
 const GATE = 0.8
 const HOST = 'web-1'
 const log = (message) => process.stderr.write(`[bench:ssh] ${message}\n`)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
-const round2 = (x) => Math.round(x * 100) / 100
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 const ACTION = { type: 'writ_action', action: 'ssh.login', resource: `host:${HOST}`, parameters: { principals: ['deploy'] } }
 
@@ -59,9 +53,7 @@ function jsonPost(url, path, token, body) {
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body}`
 }
 
-const profDir = join(root, 'bench', 'results', 'profiles')
-if (args.has('cpu-prof')) mkdirSync(profDir, { recursive: true })
-const { server, dataDir, stop } = await startWritServer(root, { nodeArgs: args.has('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] })
+const { server, dataDir, stop } = await startWritServer(root, { nodeArgs: cpuProfileArgs(root, args) })
 process.on('exit', killAll)
 try {
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()

@@ -4,7 +4,7 @@
  * `sudo.exec` record in Writ's audit log; then a run while the control plane is down, whose report arrives once it is
  * back. Runs as root; takes the sudo test lock.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -186,13 +186,14 @@ describe('a host enrolled with Writ', () => {
   it('revoking the task ends a command that is running under it', async () => {
     const { createAgentClient } = await import('@writ/sdk')
     const client = createAgentClient({ issuer: server.app.issuer, agent: agentId, privateKey: JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown> })
-    const argv = ['/bin/sleep', '60']
+    const argv = ['/bin/sleep', '64']
     const grant = await client.requestCapability({
       action: 'sudo.exec', resource: `host:${HOST}`, audience: `urn:writ:host:${HOST}`, taskId: 'T-stop', parameters: { runas: sys.runas, argv },
     })
     const started = Date.now()
     const run = sys.sudo(sys.agent, ['-u', sys.runas, '--', ...argv], { WRIT_SUDO_TOKEN: grant.accessToken })
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // Revoked once the command itself runs: a revocation before that refuses the run instead (no SIGTERM to report).
+    await eventually(() => spawnSync('pgrep', ['-f', '-x', argv.join(' ')]).status === 0, 10_000)
     await admin('POST', '/v1/revocations', { kind: 'task', task_id: 'T-stop', reason: 'stop the task' })
     const result = await run
     expect(result.code).not.toBe(0)

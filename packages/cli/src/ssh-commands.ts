@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { WritError } from '@writ/sdk'
+import { WritError, type IssuedSshCertificate } from '@writ/sdk'
 import { ed25519PublicKey, encodeOpenSshPrivateKey } from '@writ/server'
 import type { CliContext } from './cli-context.js'
 import { formatJson, printable } from './output.js'
@@ -33,15 +33,6 @@ interface LoginOptions extends SshOptions {
   address?: string
   port?: string
   user?: string
-}
-
-export interface IssuedCertificate {
-  certificate: string
-  serial: string
-  key_id: string
-  principals: string[]
-  valid_after: number
-  valid_before: number
 }
 
 export function registerSshCommands(program: Command, ctx: CliContext): void {
@@ -111,7 +102,7 @@ function withAgentOptions(command: Command): Command {
 }
 
 /** Mints the ssh.login token, makes the key pair and exchanges them; writes `<keyFile>` (0600) and `<keyFile>-cert.pub`. */
-async function obtainCertificate(options: SshOptions, ctx: CliContext, command: Command, keyFile: string): Promise<IssuedCertificate> {
+async function obtainCertificate(options: SshOptions, ctx: CliContext, command: Command, keyFile: string): Promise<IssuedSshCertificate> {
   const agent = options.agent ?? ctx.env.WRIT_AGENT
   const key = options.key ?? ctx.env.WRIT_AGENT_KEY
   if (!agent || !key) command.error('error: name the agent and its key: --agent and --key (or WRIT_AGENT and WRIT_AGENT_KEY)')
@@ -131,7 +122,7 @@ async function obtainCertificate(options: SshOptions, ctx: CliContext, command: 
   })
   const body: unknown = await response.json().catch(() => undefined)
   if (response.status !== 201) throw WritError.fromResponse(response.status, body)
-  const issued = body as IssuedCertificate
+  const issued = body as IssuedSshCertificate
   writeFileSync(keyFile, encodeOpenSshPrivateKey(privateKey, `writ:${options.host}`), { mode: 0o600 })
   chmodSync(keyFile, 0o600)
   writeFileSync(`${keyFile}-cert.pub`, `${issued.certificate}\n`)

@@ -2,7 +2,7 @@
  * The sudo approval and audit plugin against real sudo 1.9 and the host agent daemon, with a fixture control plane
  * (JWKS, revocation stream, /hosts/actions). Runs as root; takes the sudo test lock (see sudo-system.fixture.ts).
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,6 +52,9 @@ afterAll(async () => {
   await issuer?.close()
   if (root) rmSync(root, { recursive: true, force: true })
 })
+
+/** The command itself has started (exec'd): a revocation or a lost session now has a running command to end. */
+const isRunning = (commandLine: string) => spawnSync('pgrep', ['-f', '-x', commandLine]).status === 0
 
 const sudoAs = (user: string, token: string | undefined, argv: string[]) =>
   sys.sudo(user, ['-u', sys.runas, '--', ...argv], token === undefined ? {} : { WRIT_SUDO_TOKEN: token })
@@ -163,7 +166,7 @@ describe('refused', () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
     const started = Date.now()
     const run = sudoAs(sys.agent, token, argv)
-    await eventually(() => logs.some((e) => e.event === 'sudo.allowed' && e.jti === jti))
+    await eventually(() => isRunning('/bin/sleep 60'))
     issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
     const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])
     expect(result, JSON.stringify(logs.filter((e) => e.jti === jti || String(e.event).startsWith('revocations')))).toBeDefined()
@@ -171,6 +174,7 @@ describe('refused', () => {
     expect(Date.now() - started).toBeLessThan(20_000)
     expect(logs.some((e) => e.event === 'sudo.terminated' && e.jti === jti)).toBe(true)
     await eventually(() => [...issuer.reports.values()].some((r) => r.jti === jti && r.signal === 'SIGTERM'))
+      .catch((error: Error) => { throw new Error(`${error.message}: ${JSON.stringify([...issuer.reports.values()].filter((r) => r.jti === jti))} ${JSON.stringify(logs.filter((e) => e.jti === jti || e.report_id !== undefined).slice(-6))}`) })
   })
 
   it('a running command that ignores SIGTERM and SIGHUP still ends on a revocation: its session ends and sudo kills it', async () => {
@@ -178,7 +182,7 @@ describe('refused', () => {
     const argv = ['/bin/sh', '-c', 'trap "" TERM HUP; exec /bin/sleep 63']
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
     const run = sudoAs(sys.agent, token, argv)
-    await eventually(() => logs.some((e) => e.event === 'sudo.session' && e.jti === jti))
+    await eventually(() => isRunning('/bin/sleep 63'))
     issuer.stream.revoke({ kind: 'token', jti, iss: issuer.issuer, revoked_at: Math.floor(Date.now() / 1000), forget_after: Math.floor(Date.now() / 1000) + 960 })
     const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])
     expect(result).toBeDefined()
@@ -193,7 +197,8 @@ describe('refused', () => {
     const token = await issuer.mint({ host: HOST, runas: sys.runas, argv, jti })
     const started = Date.now()
     const run = sudoAs(sys.agent, token, argv)
-    await eventually(() => logs.some((e) => e.event === 'sudo.session' && e.jti === jti))
+    await eventually(() => isRunning('/bin/sleep 61'))
+    expect(logs.some((e) => e.event === 'sudo.session' && e.jti === jti)).toBe(true)
     await agent.close()
     try {
       const result = await Promise.race([run, new Promise<undefined>((resolve) => setTimeout(resolve, 20_000))])

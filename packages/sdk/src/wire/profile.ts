@@ -145,3 +145,16 @@ export interface AuthorizationServerMetadata {
   authorization_details_types_supported: string[]
   [key: string]: unknown
 }
+
+/** The body of `POST /ssh/certificates` (201): an OpenSSH user certificate for the key the agent sent (docs/hosts.md). */
+export interface IssuedSshCertificate {
+  /** One line, as an OpenSSH `-cert.pub` file holds it. */
+  certificate: string
+  /** uint64, as a decimal string. */
+  serial: string
+  key_id: string
+  principals: string[]
+  /** Seconds since the epoch. */
+  valid_after: number
+  valid_before: number
+}

@@ -5,7 +5,7 @@
  * group-committed transaction before answering.
  */
 import { randomBytes } from 'node:crypto'
-import { WritError } from '@writ/sdk'
+import { WritError, type IssuedSshCertificate } from '@writ/sdk'
 import type { Clock } from '../clock.js'
 import type { IssuanceLog } from '../tokens/issuance-log.js'
 import type { SshHostDirectory } from './host-directory.js'
@@ -23,22 +23,13 @@ export interface IssueUserCertificateDeps extends SshLoginTokenDeps {
   settings: { certificateTtlSeconds: number; maxCertificateTtlSeconds: number }
 }
 
-export interface IssuedUserCertificate {
-  certificate: string
-  serial: string
-  key_id: string
-  principals: string[]
-  valid_after: number
-  valid_before: number
-}
-
 /** The replay-store key under which `ssh.login` jtis are spent. */
 export const SPEND_KEY = 'ssh.login'
 
 // Back-dated so a host whose clock is a little behind still accepts a certificate it is handed at once.
 export const BACKDATE_SECONDS = 30
 
-export async function issueUserCertificate(presented: PresentedSshLogin, body: unknown, deps: IssueUserCertificateDeps): Promise<IssuedUserCertificate> {
+export async function issueUserCertificate(presented: PresentedSshLogin, body: unknown, deps: IssueUserCertificateDeps): Promise<IssuedSshCertificate> {
   const grant = await verifySshLoginToken(presented, deps)
   const publicKey = parseSshPublicKey((body as { public_key?: unknown } | null)?.public_key)
   const host = deps.hosts.byName(grant.hostName)
