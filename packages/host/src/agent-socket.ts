@@ -1,7 +1,7 @@
 /**
  * The host agent's Unix socket: root-only (directory 0700, socket 0600, both owned by the daemon's user), one request
- * and one reply per connection, bounded in size and time; a run's session connection alone stays open after its reply. A peer that sends garbage gets the connection closed, which
- * the plugin reads as a refusal.
+ * and one reply per connection, bounded in size and time; a run's session connection alone stays open after its reply.
+ * A peer that sends garbage gets the connection closed, which the plugin reads as a refusal.
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'

@@ -55,8 +55,9 @@ export interface HostAgent {
 
 export async function startHostAgent(options: HostAgentOptions): Promise<HostAgent> {
   const { config } = options
-  const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`))
+  // The host agent's one reader of the system time; everything below takes `nowMs`.
   const nowMs = options.nowMs ?? Date.now
+  const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ time: new Date(nowMs()).toISOString(), ...entry })}\n`))
   const issuer = config.issuer.replace(/\/$/, '')
   const apiToken = options.apiToken ?? hostApiTokenSource({
     issuer: config.issuer, hostId: config.host_id, privateKey: options.privateKey, ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -20,13 +20,14 @@ export interface HostCertificateRenewalOptions {
   apiToken: ApiTokenSource
   renewBeforeSeconds?: number
   fetch?: typeof fetch
-  nowSeconds?: () => number
+  /** The host agent's clock (it owns the one reader of the system time). */
+  nowSeconds: () => number
   log: (entry: Record<string, unknown>) => void
 }
 
 /** Returns 'renewed', 'current' or 'failed'; never throws. */
 export async function renewHostCertificateIfDue(options: HostCertificateRenewalOptions): Promise<'renewed' | 'current' | 'failed'> {
-  const now = (options.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))()
+  const now = options.nowSeconds()
   try {
     let validBefore: number | undefined
     try {
